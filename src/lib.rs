@@ -1,0 +1,3 @@
+//! basehttp (work in progress)
+#![warn(missing_docs)]
+pub mod proto;
