@@ -132,7 +132,11 @@ impl ChunkedDecoder {
         if let State::Data(left) = self.state {
             debug_assert!(n <= left);
             let left = left - n.min(left);
-            self.state = if left == 0 { State::DataCr } else { State::Data(left) };
+            self.state = if left == 0 {
+                State::DataCr
+            } else {
+                State::Data(left)
+            };
         }
     }
 
@@ -159,7 +163,9 @@ impl ChunkedDecoder {
                         .checked_mul(16)
                         .and_then(|s| s.checked_add(u64::from(d)))
                         .ok_or(ProtoError::ChunkSizeOverflow)?;
-                    Size { digits: digits.saturating_add(1) }
+                    Size {
+                        digits: digits.saturating_add(1),
+                    }
                 }
                 _ if digits == 0 => return Err(ProtoError::ChunkSize),
                 b'\r' => SizeLf,
@@ -254,7 +260,10 @@ impl ChunkedDecoder {
         let mut fields = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
         match httparse::parse_headers(&section, &mut fields) {
             Ok(httparse::Status::Complete((n, parsed))) if n == section.len() => {
-                if parsed.iter().any(|h| h.value.iter().any(|&b| b == 0 || b == b'\r')) {
+                if parsed
+                    .iter()
+                    .any(|h| h.value.iter().any(|&b| b == 0 || b == b'\r'))
+                {
                     return Err(ProtoError::Trailer);
                 }
                 Ok(())
@@ -314,12 +323,24 @@ mod tests {
         let cases: &[(&[u8], &[u8], &[u8])] = &[
             (b"0\r\n\r\n", b"", b""),
             (b"5\r\nhello\r\n0\r\n\r\n", b"hello", b""),
-            (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nNEXT", b"hello world", b""),
+            (
+                b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nNEXT",
+                b"hello world",
+                b"",
+            ),
             (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789", b""),
             (b"000a\r\n0123456789\r\n000\r\n\r\n", b"0123456789", b""),
             (b"5;name=value\r\nhello\r\n0;x\r\n\r\n", b"hello", b""),
-            (b"5 ; a=\"q;uo\\\"ted\"\r\nhello\r\n0\r\n\r\n", b"hello", b""),
-            (b"5\r\nhello\r\n0\r\nX-Sum: 1\r\nY: two\r\n\r\n", b"hello", b"X-Sum: 1\r\nY: two\r\n"),
+            (
+                b"5 ; a=\"q;uo\\\"ted\"\r\nhello\r\n0\r\n\r\n",
+                b"hello",
+                b"",
+            ),
+            (
+                b"5\r\nhello\r\n0\r\nX-Sum: 1\r\nY: two\r\n\r\n",
+                b"hello",
+                b"X-Sum: 1\r\nY: two\r\n",
+            ),
             (b"ffffffffffffffff\r\n", b"", b""), // huge but valid size: only a prefix is fed
         ];
         for (raw, body, trailers) in cases {
@@ -330,8 +351,9 @@ mod tests {
                 continue;
             }
             for split in 1..=raw.len() {
-                let (got, left, got_trailers) = decode_split(raw, split)
-                    .unwrap_or_else(|e| panic!("{:?} split {split}: {e}", String::from_utf8_lossy(raw)));
+                let (got, left, got_trailers) = decode_split(raw, split).unwrap_or_else(|e| {
+                    panic!("{:?} split {split}: {e}", String::from_utf8_lossy(raw))
+                });
                 assert_eq!(got, *body);
                 assert_eq!(got_trailers, *trailers);
                 let expect_left = if raw.ends_with(b"NEXT") { 4 } else { 0 };

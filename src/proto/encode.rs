@@ -29,7 +29,11 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// The version as written in a status line.
 pub fn version_str(v: Version) -> &'static str {
-    if v == Version::HTTP_10 { "HTTP/1.0" } else { "HTTP/1.1" }
+    if v == Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
 }
 
 /// Appends `HTTP/1.1 200 OK\r\n` to `buf`. The code must be three digits
@@ -41,10 +45,14 @@ pub fn status_line(
     reason: &str,
 ) -> Result<(), InvalidHeader> {
     if !(100..=999).contains(&code) {
-        return Err(InvalidHeader { what: "status code must have three digits" });
+        return Err(InvalidHeader {
+            what: "status code must have three digits",
+        });
     }
     if has_line_break(reason.as_bytes()) {
-        return Err(InvalidHeader { what: "reason phrase contains CR, LF or NUL" });
+        return Err(InvalidHeader {
+            what: "reason phrase contains CR, LF or NUL",
+        });
     }
     buf.extend_from_slice(version_str(version).as_bytes());
     buf.push(b' ');
@@ -59,10 +67,14 @@ pub fn status_line(
 /// has no CR, LF or NUL.
 pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidHeader> {
     if !is_token(name.as_bytes()) {
-        return Err(InvalidHeader { what: "header name is not a token" });
+        return Err(InvalidHeader {
+            what: "header name is not a token",
+        });
     }
     if has_line_break(value) {
-        return Err(InvalidHeader { what: "header value contains CR, LF or NUL" });
+        return Err(InvalidHeader {
+            what: "header value contains CR, LF or NUL",
+        });
     }
     Ok(())
 }
@@ -118,7 +130,10 @@ mod tests {
         status_line(&mut b, Version::HTTP_11, 200, "OK").unwrap();
         status_line(&mut b, Version::HTTP_10, 404, "Not Found").unwrap();
         status_line(&mut b, Version::HTTP_11, 599, "").unwrap();
-        assert_eq!(b, b"HTTP/1.1 200 OK\r\nHTTP/1.0 404 Not Found\r\nHTTP/1.1 599 \r\n");
+        assert_eq!(
+            b,
+            b"HTTP/1.1 200 OK\r\nHTTP/1.0 404 Not Found\r\nHTTP/1.1 599 \r\n"
+        );
         assert!(status_line(&mut b, Version::HTTP_11, 99, "x").is_err());
         assert!(status_line(&mut b, Version::HTTP_11, 1000, "x").is_err());
         assert!(status_line(&mut b, Version::HTTP_11, 200, "OK\r\nX: y").is_err());
@@ -151,7 +166,10 @@ mod tests {
         assert_eq!(chunk_size_line(15, &mut out), b"f\r\n");
         assert_eq!(chunk_size_line(16, &mut out), b"10\r\n");
         assert_eq!(chunk_size_line(16384, &mut out), b"4000\r\n");
-        assert_eq!(chunk_size_line(usize::MAX, &mut out), b"ffffffffffffffff\r\n");
+        assert_eq!(
+            chunk_size_line(usize::MAX, &mut out),
+            b"ffffffffffffffff\r\n"
+        );
     }
 
     #[test]

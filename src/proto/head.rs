@@ -289,7 +289,9 @@ fn is_authority(t: &[u8]) -> bool {
     !host.is_empty()
         && !port.is_empty()
         && port.iter().all(u8::is_ascii_digit)
-        && !host.iter().any(|&b| b == b'/' || b == b'?' || b == b'#' || b == b'@')
+        && !host
+            .iter()
+            .any(|&b| b == b'/' || b == b'?' || b == b'#' || b == b'@')
 }
 
 /// `token = 1*tchar` (RFC 9110 §5.6.2).
@@ -327,7 +329,8 @@ fn parse_fields(
 ) -> Result<(), ProtoError> {
     // RFC 9112 §5.2: obs-fold, a line starting with SP or HTAB, must be
     // rejected or unfolded by a server; httparse would call it a bad name.
-    if matches!(block.first(), Some(b' ' | b'\t')) || memchr::memmem::find(block, b"\n ").is_some()
+    if matches!(block.first(), Some(b' ' | b'\t'))
+        || memchr::memmem::find(block, b"\n ").is_some()
         || memchr::memmem::find(block, b"\n\t").is_some()
     {
         return Err(ProtoError::ObsFold);
@@ -459,8 +462,14 @@ fn parse_content_length(v: &[u8]) -> Result<u64, ProtoError> {
 
 /// Strips optional whitespace (SP and HTAB) from both ends.
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 
@@ -481,17 +490,77 @@ mod tests {
     #[test]
     fn accepted_request_lines() {
         let cases: &[(&[u8], &str, &str, Version, TargetForm)] = &[
-            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/", Version::HTTP_11, TargetForm::Origin),
-            (b"GET /?foo=bar HTTP/1.0\r\n\r\n", "GET", "/?foo=bar", Version::HTTP_10, TargetForm::Origin),
-            (b"GET / HTTP/1.9\r\nHost: a\r\n\r\n", "GET", "/", Version::HTTP_11, TargetForm::Origin),
-            (b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "http://a/b", Version::HTTP_11, TargetForm::Absolute),
-            (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS", "*", Version::HTTP_11, TargetForm::Asterisk),
-            (b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", "CONNECT", "a.example:443", Version::HTTP_11, TargetForm::Authority),
-            (b"CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n", "CONNECT", "[::1]:443", Version::HTTP_11, TargetForm::Authority),
-            (b"SPAM /x HTTP/1.1\r\nHost: a\r\n\r\n", "SPAM", "/x", Version::HTTP_11, TargetForm::Origin),
-            (b"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n", "M-SEARCH", "*", Version::HTTP_11, TargetForm::Origin),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET",
+                "/",
+                Version::HTTP_11,
+                TargetForm::Origin,
+            ),
+            (
+                b"GET /?foo=bar HTTP/1.0\r\n\r\n",
+                "GET",
+                "/?foo=bar",
+                Version::HTTP_10,
+                TargetForm::Origin,
+            ),
+            (
+                b"GET / HTTP/1.9\r\nHost: a\r\n\r\n",
+                "GET",
+                "/",
+                Version::HTTP_11,
+                TargetForm::Origin,
+            ),
+            (
+                b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET",
+                "http://a/b",
+                Version::HTTP_11,
+                TargetForm::Absolute,
+            ),
+            (
+                b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+                "OPTIONS",
+                "*",
+                Version::HTTP_11,
+                TargetForm::Asterisk,
+            ),
+            (
+                b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n",
+                "CONNECT",
+                "a.example:443",
+                Version::HTTP_11,
+                TargetForm::Authority,
+            ),
+            (
+                b"CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+                "CONNECT",
+                "[::1]:443",
+                Version::HTTP_11,
+                TargetForm::Authority,
+            ),
+            (
+                b"SPAM /x HTTP/1.1\r\nHost: a\r\n\r\n",
+                "SPAM",
+                "/x",
+                Version::HTTP_11,
+                TargetForm::Origin,
+            ),
+            (
+                b"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n",
+                "M-SEARCH",
+                "*",
+                Version::HTTP_11,
+                TargetForm::Origin,
+            ),
             // Bare LF line endings (RFC 9112 §2.2 allows a recipient to accept them in the head).
-            (b"GET / HTTP/1.1\nHost: a\n\n", "GET", "/", Version::HTTP_11, TargetForm::Origin),
+            (
+                b"GET / HTTP/1.1\nHost: a\n\n",
+                "GET",
+                "/",
+                Version::HTTP_11,
+                TargetForm::Origin,
+            ),
         ];
         for (raw, method, target, version, form) in cases {
             let head = match parse(raw) {
@@ -540,7 +609,12 @@ mod tests {
             (b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n", RequestLine),
         ];
         for (raw, want) in cases {
-            assert_eq!(parse(raw).err(), Some(*want), "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                parse(raw).err(),
+                Some(*want),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
     }
 
@@ -568,22 +642,51 @@ mod tests {
         let cases: &[(&[u8], ProtoError)] = &[
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", HeaderSyntax),
             (b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nBad[Name]: x\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", HeaderSyntax),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", HeaderSyntax),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n",
+                HeaderSyntax,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nBad[Name]: x\r\n\r\n",
+                HeaderSyntax,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
+                HeaderSyntax,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n",
+                HeaderSyntax,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
+                HeaderSyntax,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n",
+                HeaderSyntax,
+            ),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", ObsFold),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", ObsFold),
             (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", ObsFold),
             (b"GET / HTTP/1.1\r\n\r\n", MissingHost),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", DuplicateHost),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", DuplicateHost),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                DuplicateHost,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                DuplicateHost,
+            ),
             (b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", DuplicateHost),
         ];
         for (raw, want) in cases {
-            assert_eq!(parse(raw).err(), Some(*want), "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                parse(raw).err(),
+                Some(*want),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
     }
 
@@ -630,13 +733,19 @@ mod tests {
             (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingOnHttp10)),
         ];
         for (raw, want) in cases {
-            assert_eq!(parse(raw).map(|h| h.body), *want, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                parse(raw).map(|h| h.body),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
     }
 
     #[test]
     fn connection_and_expect() {
-        let h = parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, Close\r\n\r\n").unwrap();
+        let h =
+            parse(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, Close\r\n\r\n").unwrap();
         assert!(h.connection_close && h.connection_keep_alive);
         let h = parse(b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").unwrap();
         assert!(h.expect_continue);
@@ -649,7 +758,11 @@ mod tests {
     fn a_prefix_of_a_head_is_partial_not_invalid() {
         let raw = b"GET /index.html HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
         for cut in 0..raw.len() {
-            assert_eq!(scan_all(&raw[..cut], &Limits::default()), Ok(None), "cut at {cut}");
+            assert_eq!(
+                scan_all(&raw[..cut], &Limits::default()),
+                Ok(None),
+                "cut at {cut}"
+            );
         }
         assert_eq!(scan_all(raw, &Limits::default()), Ok(Some((0, raw.len()))));
     }
@@ -671,24 +784,48 @@ mod tests {
 
     #[test]
     fn limits_are_enforced_before_the_head_is_complete() {
-        let limits = Limits { max_request_line: 20, max_header_line: 10, max_headers: 2, max_head: 60 };
+        let limits = Limits {
+            max_request_line: 20,
+            max_header_line: 10,
+            max_headers: 2,
+            max_head: 60,
+        };
         use ProtoError::*;
         let cases: &[(&[u8], ProtoError)] = &[
             (b"GET /aaaaaaaaaaaaaaaaaaaaaa", TargetTooLong),
             (b"GET /aaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n", TargetTooLong),
             (b"GET / HTTP/1.1\r\nX: 123456789", HeaderLineTooLong),
             (b"GET / HTTP/1.1\r\nX: 12345678\r\n", HeaderLineTooLong),
-            (b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n", TooManyHeaders),
-            (b"GET / HTTP/1.1\r\nA: 12345\r\nB: 12345\r\nC: 12345\r\nD: 1", TooManyHeaders),
+            (
+                b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n",
+                TooManyHeaders,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nA: 12345\r\nB: 12345\r\nC: 12345\r\nD: 1",
+                TooManyHeaders,
+            ),
         ];
         for (raw, want) in cases {
-            assert_eq!(scan_all(raw, &limits), Err(*want), "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                scan_all(raw, &limits),
+                Err(*want),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
-        let limits = Limits { max_headers: 100, ..limits };
+        let limits = Limits {
+            max_headers: 100,
+            ..limits
+        };
         let raw = b"GET / HTTP/1.1\r\nA: 12345\r\nB: 12345\r\nC: 12345\r\nD: 12345\r\nE: 12";
         assert_eq!(scan_all(raw, &limits), Err(HeadTooLarge));
         // Exactly at each limit is fine.
-        let limits = Limits { max_request_line: 14, max_header_line: 7, max_headers: 1, max_head: 28 };
+        let limits = Limits {
+            max_request_line: 14,
+            max_header_line: 7,
+            max_headers: 1,
+            max_head: 28,
+        };
         let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         assert_eq!(raw.len(), 27);
         assert_eq!(scan_all(raw, &limits), Ok(Some((0, 27))));
@@ -701,25 +838,61 @@ mod tests {
         assert_eq!(ok_line.len() - 2, MAX_REQUEST_LINE);
         assert_eq!(scan_all(ok_line.as_bytes(), &Limits::default()), Ok(None));
         let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_REQUEST_LINE - 13));
-        assert_eq!(scan_all(long.as_bytes(), &Limits::default()), Err(ProtoError::TargetTooLong));
-        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(MAX_HEADERS + 1));
-        assert_eq!(scan_all(many.as_bytes(), &Limits::default()), Err(ProtoError::TooManyHeaders));
-        let hundred = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: y\r\n".repeat(MAX_HEADERS - 1));
-        assert!(scan_all(hundred.as_bytes(), &Limits::default()).unwrap().is_some());
+        assert_eq!(
+            scan_all(long.as_bytes(), &Limits::default()),
+            Err(ProtoError::TargetTooLong)
+        );
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(
+            scan_all(many.as_bytes(), &Limits::default()),
+            Err(ProtoError::TooManyHeaders)
+        );
+        let hundred = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_HEADERS - 1)
+        );
+        assert!(
+            scan_all(hundred.as_bytes(), &Limits::default())
+                .unwrap()
+                .is_some()
+        );
         assert!(parse(hundred.as_bytes()).is_ok());
-        let big = format!("GET / HTTP/1.1\r\n{}", format!("X: {}\r\n", "y".repeat(3000)).repeat(90));
-        assert_eq!(scan_all(big.as_bytes(), &Limits::default()), Err(ProtoError::HeadTooLarge));
+        let big = format!(
+            "GET / HTTP/1.1\r\n{}",
+            format!("X: {}\r\n", "y".repeat(3000)).repeat(90)
+        );
+        assert_eq!(
+            scan_all(big.as_bytes(), &Limits::default()),
+            Err(ProtoError::HeadTooLarge)
+        );
     }
 
     #[test]
     fn errors_map_to_the_interface_statuses() {
         use ProtoError::*;
         for (e, code) in [
-            (RequestLine, 400), (Method, 400), (Target, 400), (TargetTooLong, 414), (Version, 400),
-            (VersionNotSupported, 505), (HeaderSyntax, 400), (ObsFold, 400), (MissingHost, 400),
-            (DuplicateHost, 400), (ContentLength, 400), (LengthAndTransferEncoding, 400),
-            (ChunkedNotLast, 400), (UnsupportedTransferCoding, 501), (HeaderLineTooLong, 431),
-            (TooManyHeaders, 431), (HeadTooLarge, 431), (ChunkSize, 400), (BodyTooLarge, 413),
+            (RequestLine, 400),
+            (Method, 400),
+            (Target, 400),
+            (TargetTooLong, 414),
+            (Version, 400),
+            (VersionNotSupported, 505),
+            (HeaderSyntax, 400),
+            (ObsFold, 400),
+            (MissingHost, 400),
+            (DuplicateHost, 400),
+            (ContentLength, 400),
+            (LengthAndTransferEncoding, 400),
+            (ChunkedNotLast, 400),
+            (UnsupportedTransferCoding, 501),
+            (HeaderLineTooLong, 431),
+            (TooManyHeaders, 431),
+            (HeadTooLarge, 431),
+            (ChunkSize, 400),
+            (BodyTooLarge, 413),
         ] {
             assert_eq!(e.status().as_u16(), code, "{e:?}");
         }

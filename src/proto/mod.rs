@@ -159,10 +159,23 @@ impl ProtoError {
             }
             UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestLine | Method | Target | Version | HeaderSyntax | ObsFold | MissingHost
-            | DuplicateHost | ContentLength | LengthAndTransferEncoding
-            | TransferEncodingOnHttp10 | ChunkedNotLast | ChunkSize | ChunkSizeOverflow
-            | ChunkLineEnding | ChunkExtension | Trailer => StatusCode::BAD_REQUEST,
+            RequestLine
+            | Method
+            | Target
+            | Version
+            | HeaderSyntax
+            | ObsFold
+            | MissingHost
+            | DuplicateHost
+            | ContentLength
+            | LengthAndTransferEncoding
+            | TransferEncodingOnHttp10
+            | ChunkedNotLast
+            | ChunkSize
+            | ChunkSizeOverflow
+            | ChunkLineEnding
+            | ChunkExtension
+            | Trailer => StatusCode::BAD_REQUEST,
         }
     }
 

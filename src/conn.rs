@@ -1,0 +1,407 @@
+//! One connection's life: read a request head, run the handler, finish the
+//! response, and either wait for the next request or close.
+//!
+//! ```text
+//!            +-------- keep-alive ---------+
+//!            v                             |
+//!  new --> idle --(head complete)--> active --(close)--> closed
+//!            |                             ^
+//!            +--(EOF, timeout, error)------+--> closed
+//! ```
+//!
+//! A connection is *idle* while it waits for the first byte of its next head
+//! with nothing buffered; that is the only state in which graceful shutdown
+//! may close it. Protocol errors become one response each, through
+//! [`ProtoError::status`], after which the connection closes.
+
+use crate::handler::{Handler, Headers, Request};
+use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
+use crate::rfile::{BodyState, Continue, Rfile};
+use crate::server::ServerConfig;
+use crate::transport::{ReadBuf, Transport};
+use crate::wfile::Wfile;
+use http::{StatusCode, Version};
+use std::any::Any;
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Most bytes read and thrown away while closing a connection whose client
+/// may still be sending (an unread body): 256 KiB. Closing a socket with
+/// unread input makes the kernel send RST, which can destroy the response the
+/// client has not read yet; reading a little first avoids that (Go's
+/// `closeWriteAndWait` does the same).
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// How long a closing connection waits for its client to stop sending.
+const LINGER_TIME: Duration = Duration::from_millis(500);
+
+/// The buffers of one connection, reused from request to request.
+pub(crate) struct ConnBuffers {
+    read: ReadBuf,
+    head: Vec<u8>,
+    spans: Vec<HeaderSpan>,
+    out_head: Vec<u8>,
+    out_body: Vec<u8>,
+}
+
+impl ConnBuffers {
+    pub(crate) fn new() -> Self {
+        ConnBuffers {
+            read: ReadBuf::new(),
+            head: Vec::with_capacity(1024),
+            spans: Vec::with_capacity(16),
+            out_head: Vec::with_capacity(256),
+            out_body: Vec::new(),
+        }
+    }
+}
+
+/// A connection as the server tracks it, so that graceful shutdown can close
+/// the idle ones.
+pub(crate) struct Tracked {
+    pub(crate) stream: TcpStream,
+    pub(crate) idle: AtomicBool,
+}
+
+/// What happens after a request.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    KeepAlive,
+    Close,
+    /// Close, but the client may still be sending: linger first.
+    CloseLingering,
+}
+
+/// Why no request head could be read.
+enum HeadError {
+    /// The head broke a rule or a limit: answer with its status.
+    Proto(ProtoError),
+    /// The client stopped sending partway through a head.
+    Timeout,
+    /// The connection ended or failed: close without a word.
+    Gone,
+}
+
+/// Serves every request on one connection, then closes it.
+pub(crate) fn serve_connection(
+    handler: &dyn Handler,
+    conn: &Tracked,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    stopping: &AtomicBool,
+) {
+    let stream = &conn.stream;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(config.read_timeout);
+    let _ = stream.set_write_timeout(config.write_timeout);
+    let mut bufs = ConnBuffers::new();
+    let next = loop {
+        if bufs.read.available().is_empty() {
+            // Idle: the one state in which shutdown may close us.
+            conn.idle.store(true, Ordering::SeqCst);
+            if stopping.load(Ordering::SeqCst) {
+                break Next::Close;
+            }
+        }
+        let next = serve_request(handler, stream, peer, config, &mut bufs, &conn.idle);
+        if next != Next::KeepAlive {
+            break next;
+        }
+        if stopping.load(Ordering::SeqCst) {
+            break Next::Close;
+        }
+    };
+    conn.idle.store(false, Ordering::SeqCst);
+    if next == Next::CloseLingering {
+        linger(stream);
+    }
+}
+
+/// Half-closes, then reads and discards for a moment, so that the client
+/// reads our response before it sees the connection reset.
+fn linger(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(LINGER_TIME));
+    let mut scratch = [0u8; 8192];
+    let mut total = 0;
+    let mut s = stream;
+    while total < LINGER_BYTES {
+        match Read::read(&mut s, &mut scratch) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+}
+
+/// Reads one request and answers it.
+fn serve_request(
+    handler: &dyn Handler,
+    io: &TcpStream,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    bufs: &mut ConnBuffers,
+    idle: &AtomicBool,
+) -> Next {
+    let (start, end) = match read_head(io, &mut bufs.read, config, idle) {
+        Ok(Some(extent)) => extent,
+        Ok(None) | Err(HeadError::Gone) => return Next::Close,
+        Err(HeadError::Timeout) => {
+            return respond_to_error(
+                handler,
+                io,
+                peer,
+                config,
+                bufs,
+                "",
+                ProtoErrorOrTimeout::Timeout,
+            );
+        }
+        Err(HeadError::Proto(e)) => {
+            return respond_to_error(
+                handler,
+                io,
+                peer,
+                config,
+                bufs,
+                "",
+                ProtoErrorOrTimeout::Proto(e),
+            );
+        }
+    };
+    bufs.head.clear();
+    bufs.head
+        .extend_from_slice(&bufs.read.available()[start..end]);
+    bufs.read.consume(end);
+    let head = match parse_head(&bufs.head, &mut bufs.spans, &config.limits) {
+        Ok(head) => head,
+        Err(e) => {
+            let line = first_line(&bufs.head).to_owned();
+            return respond_to_error(
+                handler,
+                io,
+                peer,
+                config,
+                bufs,
+                &line,
+                ProtoErrorOrTimeout::Proto(e),
+            );
+        }
+    };
+    let body = match head.body {
+        BodyFraming::Length(n) if config.max_body_size.is_some_and(|max| n > max) => {
+            let line = head.request_line.to_owned();
+            let e = ProtoErrorOrTimeout::Proto(ProtoError::BodyTooLarge);
+            return respond_to_error(handler, io, peer, config, bufs, &line, e);
+        }
+        BodyFraming::Length(n) => BodyState::Length(n),
+        BodyFraming::Chunked => BodyState::Chunked(Default::default()),
+    };
+    let has_body = !matches!(body, BodyState::Length(0));
+    let expect = if head.expect_continue && has_body {
+        Continue::Pending
+    } else {
+        Continue::NotNeeded
+    };
+    let protocol = handler.protocol_version();
+    let mut wfile = Wfile::new(
+        io,
+        &mut bufs.out_head,
+        &mut bufs.out_body,
+        config.response_buffer,
+        protocol,
+    );
+    wfile.head_request = head.method == "HEAD";
+    wfile.client_version = head.version;
+    wfile.client_keep_alive = head.connection_keep_alive;
+    wfile.close = protocol == Version::HTTP_10
+        || head.connection_close
+        || (head.version == Version::HTTP_10 && !head.connection_keep_alive);
+    let mut r = Request {
+        command: head.method,
+        path: head.target,
+        request_version: head.version_text,
+        requestline: head.request_line,
+        headers: Headers::new(&bufs.head, &bufs.spans),
+        client_address: peer,
+        rfile: Rfile::new(io, &mut bufs.read, body, expect, config.max_body_size),
+        wfile,
+        handler,
+        version: head.version,
+    };
+    run_handler(handler, &mut r);
+    if let Err(e) = r.wfile.finish() {
+        r.log_error(format_args!("error finishing the response: {e}"));
+    }
+    if r.wfile.broken || r.rfile.broken {
+        return Next::Close;
+    }
+    let body_complete = r.rfile.drain(config.max_drain);
+    if !body_complete {
+        return Next::CloseLingering;
+    }
+    if r.wfile.close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// Runs the handler, turning an error or a panic into a 500 (or the status of
+/// the body error that caused it) when nothing has been sent yet.
+fn run_handler(handler: &dyn Handler, r: &mut Request<'_>) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> crate::HandlerResult {
+        if r.rfile.expect == Continue::Pending && !handler.handle_expect_100(r)? {
+            if !r.wfile.started() {
+                r.send_error(StatusCode::EXPECTATION_FAILED)?;
+            }
+            // The body was refused: the client must not send it on this connection.
+            r.set_close_connection(true);
+            return Ok(());
+        }
+        handler.handle(r)
+    }));
+    let failure = match outcome {
+        Ok(Ok(())) if r.wfile.started() => return,
+        Ok(Ok(())) => "the handler returned without sending a response".to_string(),
+        Ok(Err(e)) => format!("handler error: {e}"),
+        Err(panic) => format!("handler panicked: {}", panic_message(&*panic)),
+    };
+    r.log_error(format_args!("{failure}"));
+    if r.rfile.broken || r.wfile.broken {
+        return; // The client is gone; nobody to answer.
+    }
+    if r.wfile.committed() {
+        r.wfile.broken = true; // Too late for a status: cut the response short.
+        return;
+    }
+    let (code, message) = match r.rfile.error {
+        Some(e) => (e.status(), e.message()),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    };
+    let _ = r.send_error_message(code, Some(message), None);
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(non-text panic payload)"
+    }
+}
+
+enum ProtoErrorOrTimeout {
+    Proto(ProtoError),
+    Timeout,
+}
+
+/// Answers a request that never reached a handler, then closes.
+fn respond_to_error(
+    handler: &dyn Handler,
+    io: &TcpStream,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    bufs: &mut ConnBuffers,
+    requestline: &str,
+    error: ProtoErrorOrTimeout,
+) -> Next {
+    let (code, message) = match error {
+        ProtoErrorOrTimeout::Proto(e) => (e.status(), e.message()),
+        ProtoErrorOrTimeout::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
+    };
+    let io: &dyn Transport = io;
+    let mut wfile = Wfile::new(
+        io,
+        &mut bufs.out_head,
+        &mut bufs.out_body,
+        config.response_buffer,
+        handler.protocol_version(),
+    );
+    wfile.close = true;
+    let mut r = Request {
+        command: "",
+        path: "",
+        request_version: "",
+        requestline,
+        headers: Headers::new(&[], &[]),
+        client_address: peer,
+        rfile: Rfile::new(
+            io,
+            &mut bufs.read,
+            BodyState::Length(0),
+            Continue::NotNeeded,
+            None,
+        ),
+        wfile,
+        handler,
+        version: Version::HTTP_11,
+    };
+    if r.send_error_message(code, Some(message), None).is_ok() {
+        let _ = r.wfile.finish();
+    }
+    Next::CloseLingering
+}
+
+/// The head's first line, if it is text (for log lines).
+fn first_line(head: &[u8]) -> &str {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    std::str::from_utf8(line).unwrap_or("")
+}
+
+/// Reads until a whole head is buffered; returns its extent in the buffer's
+/// available bytes, or `None` if the client closed (or stayed silent past the
+/// timeout) before sending anything.
+fn read_head(
+    io: &TcpStream,
+    buf: &mut ReadBuf,
+    config: &ServerConfig,
+    idle: &AtomicBool,
+) -> Result<Option<(usize, usize)>, HeadError> {
+    let mut scanner = HeadScanner::new();
+    let limits = &config.limits;
+    // Room for the largest head, plus one byte to see that it is too large.
+    let max = limits
+        .max_head
+        .saturating_add(limits.max_request_line)
+        .saturating_add(1);
+    loop {
+        if !buf.available().is_empty() {
+            idle.store(false, Ordering::SeqCst);
+            if let Some(extent) = scanner
+                .scan(buf.available(), limits)
+                .map_err(HeadError::Proto)?
+            {
+                return Ok(Some(extent));
+            }
+            // Empty lines before a request line are dropped as they come.
+            let skipped = scanner.skipped();
+            if skipped > 0 && skipped == buf.available().len() {
+                buf.consume(skipped);
+                scanner = HeadScanner::new();
+            }
+        }
+        match buf.fill(io, max) {
+            Ok(0) if buf.available().is_empty() => return Ok(None),
+            Ok(0) => return Err(HeadError::Gone),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return if buf.available().is_empty() {
+                    Ok(None)
+                } else {
+                    Err(HeadError::Timeout)
+                };
+            }
+            Err(_) => return Err(HeadError::Gone),
+        }
+    }
+}

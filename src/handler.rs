@@ -1,0 +1,597 @@
+//! The `BaseHTTPRequestHandler` counterpart: the [`Handler`] trait, whose
+//! `do_*` methods a program implements, and the [`Request`] each of them
+//! receives.
+//!
+//! HTTP is a simple protocol. A client sends a request: a request line
+//! (`GET /index.html HTTP/1.1`), header lines (`Host: example.com`), an empty
+//! line, and perhaps a body. The server parses all of that before calling the
+//! handler method named after the request's method: `GET` calls
+//! [`Handler::do_get`], `POST` calls [`Handler::do_post`], and so on. The
+//! parsed parts are attributes of the [`Request`]: [`command`](Request::command),
+//! [`path`](Request::path), [`request_version`](Request::request_version),
+//! [`headers`](Request::headers), and the body is read from
+//! [`rfile`](Request::rfile).
+//!
+//! The method then answers, in this order: a status line with
+//! [`send_response`](Request::send_response), any headers with
+//! [`send_header`](Request::send_header), the end of the headers with
+//! [`end_headers`](Request::end_headers), and then the body, written to
+//! [`wfile`](Request::wfile). Or, for an error, all of it at once with
+//! [`send_error`](Request::send_error).
+
+use crate::date;
+use crate::rfile::Rfile;
+use crate::status;
+use crate::wfile::Wfile;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+use std::fmt;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+/// What a handler method returns: `Ok(())` once it has answered, or any error.
+///
+/// An error (or a panic) is logged with [`Handler::log_error`]; the client
+/// gets a 500 response if nothing had been sent yet, otherwise its connection
+/// is closed, and the server goes on serving everyone else.
+pub type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The default `server_version`: `BaseHTTP/` and this crate's version.
+pub const SERVER_VERSION: &str = concat!("BaseHTTP/", env!("CARGO_PKG_VERSION"));
+
+/// The default `sys_version`: `Rust/` and the version of the compiler that
+/// built this crate.
+pub const SYS_VERSION: &str = concat!("Rust/", env!("BASEHTTP_RUSTC_VERSION"));
+
+/// The default `error_content_type`, as in Python.
+pub const ERROR_CONTENT_TYPE: &str = "text/html;charset=utf-8";
+
+/// Handles the requests of a server: the counterpart of a Python
+/// `BaseHTTPRequestHandler` subclass.
+///
+/// Implement the `do_*` methods for the HTTP methods you support; every one
+/// defaults to a 501 `Unsupported method ('X')` response, as in Python. One
+/// handler value serves every request on every thread, so it is `Send + Sync`
+/// and its methods take `&self`; per-request state lives in the [`Request`].
+///
+/// The other methods are Python's overridable class attributes and hooks:
+/// versions, the error page, logging, and `Expect: 100-continue`.
+///
+/// ```
+/// use basehttp::{Handler, HandlerResult, Request};
+/// use std::io::Write;
+///
+/// struct Hello;
+///
+/// impl Handler for Hello {
+///     fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+///         r.send_response(200)?;
+///         r.send_header("Content-Type", "text/plain")?;
+///         r.end_headers()?;
+///         writeln!(r.wfile, "Hello from {}", r.path)?;
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// Answers a `GET` request. Default: 501.
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers a `HEAD` request. Default: runs [`do_get`](Handler::do_get);
+    /// the body it writes is counted for `Content-Length` and never sent
+    /// (RFC 9110 §9.3.2; Python answers 501 here instead).
+    fn do_head(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.do_get(r)
+    }
+
+    /// Answers a `POST` request. Default: 501.
+    fn do_post(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers a `PUT` request. Default: 501.
+    fn do_put(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers a `DELETE` request. Default: 501.
+    fn do_delete(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers an `OPTIONS` request. Default: 501.
+    fn do_options(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers a `PATCH` request. Default: 501.
+    fn do_patch(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Answers any other method (`CONNECT`, `TRACE`, extension methods such
+    /// as `PROPFIND`): read [`Request::command`] to tell them apart.
+    /// Default: 501.
+    fn do_method(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.unsupported_method()
+    }
+
+    /// Calls the `do_*` method for the request's method. Override it to
+    /// route every method through one function (as [`handler_fn`] does).
+    fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
+        match r.command {
+            "GET" => self.do_get(r),
+            "HEAD" => self.do_head(r),
+            "POST" => self.do_post(r),
+            "PUT" => self.do_put(r),
+            "DELETE" => self.do_delete(r),
+            "OPTIONS" => self.do_options(r),
+            "PATCH" => self.do_patch(r),
+            _ => self.do_method(r),
+        }
+    }
+
+    /// Called before the `do_*` method when an HTTP/1.1 client sent
+    /// `Expect: 100-continue`, meaning it waits for permission before sending
+    /// its body. Return `Ok(true)` to go on to the `do_*` method (the
+    /// `100 Continue` is sent when the body is first read), or answer the
+    /// request here (say with `r.send_error(417)` or 413) and return
+    /// `Ok(false)`; if nothing was sent, the server answers 417.
+    fn handle_expect_100(
+        &self,
+        r: &mut Request<'_>,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        let _ = r;
+        Ok(true)
+    }
+
+    /// The version in the status line, and whether connections persist:
+    /// `HTTP/1.1` (keep-alive) by default. Return `Version::HTTP_10` for
+    /// Python's default, one request per connection.
+    fn protocol_version(&self) -> Version {
+        Version::HTTP_11
+    }
+
+    /// The first word of the `Server` header. Default [`SERVER_VERSION`].
+    fn server_version(&self) -> &str {
+        SERVER_VERSION
+    }
+
+    /// The second word of the `Server` header. Default [`SYS_VERSION`].
+    fn sys_version(&self) -> &str {
+        SYS_VERSION
+    }
+
+    /// The body of an error response: Python's `error_message_format`. The
+    /// message and explanation arrive already HTML-escaped.
+    fn error_message_format(&self, code: StatusCode, message: &str, explain: &str) -> String {
+        status::default_error_page(code, message, explain)
+    }
+
+    /// The `Content-Type` of an error response. Default [`ERROR_CONTENT_TYPE`].
+    fn error_content_type(&self) -> &str {
+        ERROR_CONTENT_TYPE
+    }
+
+    /// Writes one log line: Python's `log_message`. The default writes
+    /// `CLIENT_IP - - [dd/Mon/yyyy HH:MM:SS] MESSAGE` to standard error (time
+    /// in UTC), with control characters escaped as `\xNN` so a request cannot
+    /// forge log lines. Override it to log elsewhere.
+    fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+        crate::log::write_line(client, message);
+    }
+
+    /// Logs an answered request: called by
+    /// [`send_response`](Request::send_response). The default logs
+    /// `"REQUEST LINE" CODE SIZE`; override it with an empty body to log
+    /// nothing per request.
+    fn log_request(&self, r: &Request<'_>, code: StatusCode, size: Option<u64>) {
+        match size {
+            Some(size) => self.log_message(
+                r.client_address,
+                format_args!("\"{}\" {} {}", r.requestline, code.as_u16(), size),
+            ),
+            None => self.log_message(
+                r.client_address,
+                format_args!("\"{}\" {} -", r.requestline, code.as_u16()),
+            ),
+        }
+    }
+
+    /// Logs an error: by default, the same as [`log_message`](Handler::log_message).
+    fn log_error(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+        self.log_message(client, message);
+    }
+}
+
+/// A handler made of one closure that answers every method.
+///
+/// ```
+/// use basehttp::{handler_fn, Request};
+/// use std::io::Write;
+///
+/// let handler = handler_fn(|r: &mut Request<'_>| {
+///     r.send_response(200)?;
+///     r.end_headers()?;
+///     r.wfile.write_all(r.command.as_bytes())?;
+///     Ok(())
+/// });
+/// # let _ = handler;
+/// ```
+pub fn handler_fn<F>(f: F) -> FnHandler<F>
+where
+    F: Fn(&mut Request<'_>) -> HandlerResult + Send + Sync + 'static,
+{
+    FnHandler(f)
+}
+
+/// The handler made by [`handler_fn`].
+pub struct FnHandler<F>(F);
+
+impl<F> Handler for FnHandler<F>
+where
+    F: Fn(&mut Request<'_>) -> HandlerResult + Send + Sync + 'static,
+{
+    fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
+        (self.0)(r)
+    }
+}
+
+/// One request and its response: the per-request half of Python's
+/// `BaseHTTPRequestHandler` (its instance attributes and methods).
+///
+/// The fields are the parsed request, as Python names them; the methods
+/// write the response.
+pub struct Request<'a> {
+    /// The method, e.g. `GET` (Python's `command`).
+    pub command: &'a str,
+    /// The request target exactly as sent, query string included, e.g.
+    /// `/?foo=bar`.
+    pub path: &'a str,
+    /// The version the client sent, e.g. `HTTP/1.1`.
+    pub request_version: &'a str,
+    /// The whole request line, e.g. `GET /?foo=bar HTTP/1.1`.
+    pub requestline: &'a str,
+    /// The request's header fields.
+    pub headers: Headers<'a>,
+    /// The client's address and port.
+    pub client_address: SocketAddr,
+    /// The request body: reads exactly the body, whatever its framing, then
+    /// end of file.
+    pub rfile: Rfile<'a>,
+    /// The response body: write to it after [`end_headers`](Request::end_headers).
+    pub wfile: Wfile<'a>,
+    pub(crate) handler: &'a dyn Handler,
+    pub(crate) version: Version,
+}
+
+impl<'a> Request<'a> {
+    /// The version the client speaks: `HTTP/1.0`, or `HTTP/1.1` for any
+    /// other 1.x.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The method as a typed [`http::Method`].
+    pub fn method(&self) -> http::Method {
+        http::Method::from_bytes(self.command.as_bytes()).unwrap_or(http::Method::GET)
+    }
+
+    /// Starts the response: queues the status line with the standard reason
+    /// phrase, logs the request with [`Handler::log_request`], and adds the
+    /// `Server` and `Date` headers. Accepts a `u16` or a [`StatusCode`].
+    ///
+    /// Nothing is sent yet: the head goes out with the first body bytes, on
+    /// [`flush_headers`](Request::flush_headers), or when the handler returns.
+    pub fn send_response<S: TryInto<StatusCode>>(&mut self, code: S) -> io::Result<()> {
+        let code = to_status(code)?;
+        self.send_response_message(code, code.canonical_reason().unwrap_or(""))
+    }
+
+    /// [`send_response`](Request::send_response) with a reason phrase of your
+    /// own (Python's `message` argument).
+    pub fn send_response_message<S: TryInto<StatusCode>>(
+        &mut self,
+        code: S,
+        message: &str,
+    ) -> io::Result<()> {
+        let code = to_status(code)?;
+        let handler = self.handler;
+        handler.log_request(self, code, None);
+        self.wfile.start(code.as_u16(), message)?;
+        let server = ServerHeader(handler.server_version(), handler.sys_version());
+        self.wfile.header("Server", &server)?;
+        date::with_http_date(|d| self.wfile.header("Date", &d))
+    }
+
+    /// Queues only the status line: no log line, no `Server` or `Date`.
+    /// Used for interim responses such as `100 Continue`.
+    pub fn send_response_only<S: TryInto<StatusCode>>(&mut self, code: S) -> io::Result<()> {
+        let code = to_status(code)?;
+        self.wfile
+            .start(code.as_u16(), code.canonical_reason().unwrap_or(""))
+    }
+
+    /// Queues a header line. The value is anything that displays: text or a
+    /// number. A name that is not a token, or a value containing CR, LF or
+    /// NUL, is refused with an error of kind `InvalidInput` and nothing is
+    /// queued, so a response can never be split.
+    ///
+    /// `Content-Length` fixes the body's length (writing more is an error);
+    /// `Transfer-Encoding` means the handler frames the body itself;
+    /// `Connection: close` or `keep-alive` decides whether the connection
+    /// persists, as in Python.
+    pub fn send_header(&mut self, name: &str, value: impl fmt::Display) -> io::Result<()> {
+        self.wfile.header(name, &value)
+    }
+
+    /// Ends the headers. An interim (1xx) response is sent at once; a final
+    /// one waits for its body (see [`Wfile`]).
+    pub fn end_headers(&mut self) -> io::Result<()> {
+        self.wfile.end_headers()
+    }
+
+    /// Sends the queued head now, ending the headers if need be. The body
+    /// framing is chosen at this point: the `Content-Length` you sent, else
+    /// chunked (HTTP/1.1 clients) or until close (HTTP/1.0 clients).
+    pub fn flush_headers(&mut self) -> io::Result<()> {
+        self.wfile.flush_headers()
+    }
+
+    /// Sends a complete error response: the status line, `Server`, `Date`,
+    /// `Connection: close`, and an HTML page naming the status, its standard
+    /// message and explanation. The connection closes afterwards, as in
+    /// Python. No body for `HEAD`, 1xx, 204 and 304.
+    pub fn send_error<S: TryInto<StatusCode>>(&mut self, code: S) -> io::Result<()> {
+        self.send_error_message(code, None, None)
+    }
+
+    /// [`send_error`](Request::send_error) with your own message and
+    /// explanation (Python's `message` and `explain`). Both are HTML-escaped.
+    ///
+    /// If a response was started but nothing was sent yet, it is replaced;
+    /// if its head was already sent, this is an error.
+    pub fn send_error_message<S: TryInto<StatusCode>>(
+        &mut self,
+        code: S,
+        message: Option<&str>,
+        explain: Option<&str>,
+    ) -> io::Result<()> {
+        let code = to_status(code)?;
+        if self.wfile.committed() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "send_error called after the response head was sent",
+            ));
+        }
+        self.wfile.reset();
+        let message = message.unwrap_or(code.canonical_reason().unwrap_or("???"));
+        let explain = explain.unwrap_or(status::explanation(code));
+        self.log_error(format_args!("code {}, message {}", code.as_u16(), message));
+        // The reason phrase must stay on one line whatever the caller passed.
+        let reason: String = message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.send_response_message(code, &reason)?;
+        self.send_header("Connection", "close")?;
+        let handler = self.handler;
+        let code_num = code.as_u16();
+        let has_body = code_num >= 200 && !matches!(code_num, 204 | 205 | 304);
+        let body = if has_body {
+            let page = handler.error_message_format(
+                code,
+                &status::html_escape(message),
+                &status::html_escape(explain),
+            );
+            self.send_header("Content-Type", handler.error_content_type())?;
+            self.send_header("Content-Length", page.len())?;
+            Some(page)
+        } else {
+            None
+        };
+        self.end_headers()?;
+        if let Some(page) = body {
+            self.wfile.write_all(page.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Answers 501 `Unsupported method ('X')`: what every `do_*` method does
+    /// by default.
+    pub fn unsupported_method(&mut self) -> HandlerResult {
+        let message = format!("Unsupported method ({:?})", self.command).replace('"', "'");
+        self.send_error_message(StatusCode::NOT_IMPLEMENTED, Some(&message), None)?;
+        Ok(())
+    }
+
+    /// Whether the connection closes after this response. It starts out
+    /// `true` for HTTP/1.0 exchanges without keep-alive and for
+    /// `Connection: close`, `false` otherwise.
+    pub fn close_connection(&self) -> bool {
+        self.wfile.close
+    }
+
+    /// Sets whether the connection closes after this response (Python's
+    /// `self.close_connection = True`). Set it before the head is sent so the
+    /// response can say `Connection: close`.
+    pub fn set_close_connection(&mut self, close: bool) {
+        self.wfile.close = close;
+    }
+
+    /// The version in the response's status line: the handler's
+    /// [`protocol_version`](Handler::protocol_version).
+    pub fn protocol_version(&self) -> Version {
+        self.wfile.protocol_version
+    }
+
+    /// The handler's [`server_version`](Handler::server_version).
+    pub fn server_version(&self) -> &str {
+        self.handler.server_version()
+    }
+
+    /// The handler's [`sys_version`](Handler::sys_version).
+    pub fn sys_version(&self) -> &str {
+        self.handler.sys_version()
+    }
+
+    /// The `Server` header's value: `server_version + " " + sys_version`.
+    pub fn version_string(&self) -> String {
+        ServerHeader(self.server_version(), self.sys_version()).to_string()
+    }
+
+    /// The current time formatted for a `Date` header (IMF-fixdate, RFC 9110
+    /// §5.6.7), e.g. `Sun, 09 Dec 2007 16:00:34 GMT`.
+    pub fn date_time_string(&self) -> String {
+        date::with_http_date(|d| d.to_string())
+    }
+
+    /// The current time for log lines, in UTC: `09/Dec/2007 16:00:34`.
+    pub fn log_date_time_string(&self) -> String {
+        date::log_date_time_string()
+    }
+
+    /// The client's IP address as text, for log lines (no reverse DNS lookup,
+    /// unlike old Pythons).
+    pub fn address_string(&self) -> String {
+        self.client_address.ip().to_string()
+    }
+
+    /// Logs a message through [`Handler::log_message`].
+    pub fn log_message(&self, message: fmt::Arguments<'_>) {
+        self.handler.log_message(self.client_address, message);
+    }
+
+    /// Logs an error through [`Handler::log_error`].
+    pub fn log_error(&self, message: fmt::Arguments<'_>) {
+        self.handler.log_error(self.client_address, message);
+    }
+
+    /// Logs the request through [`Handler::log_request`] (done for you by
+    /// [`send_response`](Request::send_response)).
+    pub fn log_request(&self, code: StatusCode, size: Option<u64>) {
+        self.handler.log_request(self, code, size);
+    }
+}
+
+fn to_status<S: TryInto<StatusCode>>(code: S) -> io::Result<StatusCode> {
+    code.try_into().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "status code must be 100 to 999",
+        )
+    })
+}
+
+/// `server_version + " " + sys_version`, without allocating.
+struct ServerHeader<'s>(&'s str, &'s str);
+
+impl fmt::Display for ServerHeader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1.is_empty() {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{} {}", self.0, self.1)
+        }
+    }
+}
+
+/// The request's header fields, in the order they were sent: a view over the
+/// request head, with no copying. Names match case-insensitively.
+#[derive(Clone, Copy)]
+pub struct Headers<'a> {
+    head: &'a [u8],
+    spans: &'a [crate::proto::HeaderSpan],
+}
+
+impl<'a> Headers<'a> {
+    pub(crate) fn new(head: &'a [u8], spans: &'a [crate::proto::HeaderSpan]) -> Self {
+        Headers { head, spans }
+    }
+
+    /// The first value of the field `name`, if present and valid UTF-8 (see
+    /// [`get_bytes`](Headers::get_bytes) for the raw bytes). Like Python's
+    /// `self.headers.get(name)`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.get_bytes(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The first value of the field `name`, as the bytes sent.
+    pub fn get_bytes(&self, name: &str) -> Option<&'a [u8]> {
+        self.get_all(name).next()
+    }
+
+    /// Every value of the field `name`, in order.
+    pub fn get_all<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + 'n
+    where
+        'a: 'n,
+    {
+        let head = self.head;
+        self.spans
+            .iter()
+            .filter(move |s| s.name(head).eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |s| s.value(head))
+    }
+
+    /// Whether the field `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_bytes(name).is_some()
+    }
+
+    /// Every field as `(name, value)`, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        let head = self.head;
+        self.spans.iter().map(move |s| {
+            // Names were checked to be tokens, which are ASCII.
+            (
+                std::str::from_utf8(s.name(head)).unwrap_or(""),
+                s.value(head),
+            )
+        })
+    }
+
+    /// The number of header fields.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no header fields.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// A copy as an [`http::HeaderMap`], for code that speaks the `http`
+    /// crate's types. Allocates; the view itself never does.
+    pub fn to_header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.len());
+        for (name, value) in self.iter() {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+}
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
+            .finish()
+    }
+}
+
+/// Python's `str(headers)`: each field as `Name: value` on its own line.
+impl fmt::Display for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in self.iter() {
+            writeln!(f, "{n}: {}", String::from_utf8_lossy(v))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,440 @@
+//! `wfile`: the response writer, and the automatic framing of the body.
+//!
+//! A handler writes the status line and headers with
+//! [`send_response`](crate::Request::send_response) and
+//! [`send_header`](crate::Request::send_header), then the body through
+//! [`Wfile`]. Framing is the server's job: the body is buffered up to a
+//! threshold and, when the handler returns, sent with a computed
+//! `Content-Length`; a larger body, or one the handler flushes, commits the
+//! head and goes out chunked to HTTP/1.1 clients or delimited by closing the
+//! connection for HTTP/1.0 clients. So the head and a small body leave in one
+//! `writev`, keep-alive works for every response, and streaming works in
+//! bounded memory.
+
+use crate::proto::encode::{self, LAST_CHUNK};
+use crate::transport::{Transport, write_all_vectored};
+use http::Version;
+use std::io::{self, IoSlice, Write};
+
+/// Default size up to which a response body is buffered, so that it can be
+/// sent with a computed `Content-Length`: 16 KiB.
+///
+/// Larger bodies stream (chunked, or close-delimited for HTTP/1.0 clients);
+/// the buffer is per connection and reused, so this bounds the memory one
+/// response costs. [`ServerConfig::response_buffer`](crate::ServerConfig)
+/// changes it.
+pub const RESPONSE_BUFFER: usize = 16 * 1024;
+
+/// Where a response is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Nothing sent yet: `send_response` comes next.
+    Idle,
+    /// A status line is pending and headers are being added.
+    Headers,
+    /// `end_headers` was called; body bytes may be buffered.
+    HeadersEnded,
+    /// The head has been written to the client.
+    Committed,
+}
+
+/// How the body is delimited once the head is committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// Not decided yet.
+    Undecided,
+    /// The response has no body (HEAD, 1xx, 204, 304): bytes are counted and
+    /// dropped.
+    NoBody,
+    /// `Content-Length`: exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`, encoded by us.
+    Chunked,
+    /// The handler chose the framing itself (it set `Transfer-Encoding`), or
+    /// the body ends when the connection closes: bytes pass through as
+    /// written.
+    Raw,
+}
+
+/// The response body stream: Python's `wfile`.
+///
+/// Implements [`Write`]. Writing before [`send_response`] is an error;
+/// writing before [`end_headers`] ends the headers implicitly. Bytes written
+/// for a `HEAD` request, or for a 1xx, 204 or 304 response, are counted (so a
+/// `HEAD` response carries the `Content-Length` the `GET` would have had) and
+/// never sent. [`flush`](Write::flush) sends everything written so far,
+/// committing the head: use it to stream (server-sent events, progress).
+///
+/// [`send_response`]: crate::Request::send_response
+/// [`end_headers`]: crate::Request::end_headers
+pub struct Wfile<'a> {
+    io: &'a dyn Transport,
+    /// The pending head: status line and headers, without the final CRLF.
+    head: &'a mut Vec<u8>,
+    /// Buffered body bytes.
+    body: &'a mut Vec<u8>,
+    state: State,
+    framing: Framing,
+    threshold: usize,
+    /// The status of the pending or committed response.
+    status: u16,
+    /// `Content-Length` given by the handler.
+    declared_length: Option<u64>,
+    /// The handler sent `Transfer-Encoding` and frames the body itself.
+    handler_framed: bool,
+    /// The handler sent a `Connection` header.
+    connection_header_sent: bool,
+    /// Body bytes accepted from the handler (sent, buffered or dropped).
+    written: u64,
+    pub(crate) head_request: bool,
+    pub(crate) client_version: Version,
+    pub(crate) client_keep_alive: bool,
+    pub(crate) protocol_version: Version,
+    pub(crate) close: bool,
+    /// Something went wrong mid-response: the connection must close.
+    pub(crate) broken: bool,
+}
+
+impl<'a> Wfile<'a> {
+    pub(crate) fn new(
+        io: &'a dyn Transport,
+        head: &'a mut Vec<u8>,
+        body: &'a mut Vec<u8>,
+        threshold: usize,
+        protocol_version: Version,
+    ) -> Self {
+        head.clear();
+        body.clear();
+        Wfile {
+            io,
+            head,
+            body,
+            state: State::Idle,
+            framing: Framing::Undecided,
+            threshold,
+            status: 0,
+            declared_length: None,
+            handler_framed: false,
+            connection_header_sent: false,
+            written: 0,
+            head_request: false,
+            client_version: Version::HTTP_11,
+            client_keep_alive: false,
+            protocol_version,
+            close: false,
+            broken: false,
+        }
+    }
+
+    /// Starts a response: the status line goes into the pending head.
+    pub(crate) fn start(&mut self, code: u16, reason: &str) -> io::Result<()> {
+        match self.state {
+            State::Committed => {
+                return Err(usage(
+                    "send_response called after the response head was sent",
+                ));
+            }
+            // A second send_response before anything was sent replaces the first.
+            State::Headers | State::HeadersEnded => self.reset(),
+            State::Idle => {}
+        }
+        encode::status_line(self.head, self.protocol_version, code, reason)
+            .map_err(|e| usage(&e.to_string()))?;
+        self.status = code;
+        self.state = State::Headers;
+        Ok(())
+    }
+
+    /// Drops a pending (uncommitted) response.
+    pub(crate) fn reset(&mut self) {
+        debug_assert!(self.state != State::Committed);
+        self.head.clear();
+        self.body.clear();
+        self.state = State::Idle;
+        self.framing = Framing::Undecided;
+        self.declared_length = None;
+        self.handler_framed = false;
+        self.connection_header_sent = false;
+        self.written = 0;
+    }
+
+    /// Adds a header to the pending head, noting the ones that decide framing
+    /// and persistence.
+    pub(crate) fn header(&mut self, name: &str, value: &dyn std::fmt::Display) -> io::Result<()> {
+        if self.state != State::Headers {
+            return Err(usage(match self.state {
+                State::Idle => "send_header called before send_response",
+                _ => "send_header called after end_headers",
+            }));
+        }
+        let mark = self.head.len();
+        self.head.extend_from_slice(name.as_bytes());
+        self.head.extend_from_slice(b": ");
+        let value_at = self.head.len();
+        write!(self.head, "{value}")?;
+        if let Err(e) = encode::check_header(name, &self.head[value_at..]) {
+            self.head.truncate(mark);
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, e));
+        }
+        let value = &self.head[value_at..];
+        if name.eq_ignore_ascii_case("content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            match parsed {
+                Some(n) => self.declared_length = Some(n),
+                None => {
+                    self.head.truncate(mark);
+                    return Err(usage("Content-Length must be a decimal number"));
+                }
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            self.handler_framed = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            // As Python's send_header: the handler's choice decides.
+            self.connection_header_sent = true;
+            if value.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if value.eq_ignore_ascii_case(b"keep-alive") {
+                self.close = false;
+            }
+        }
+        self.head.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Ends the headers. An interim (1xx) response is sent at once, and a
+    /// final response may follow it.
+    pub(crate) fn end_headers(&mut self) -> io::Result<()> {
+        match self.state {
+            State::Headers => {}
+            State::Idle => return Err(usage("end_headers called before send_response")),
+            State::HeadersEnded | State::Committed => {
+                return Err(usage("end_headers called twice"));
+            }
+        }
+        if (100..200).contains(&self.status) {
+            self.head.extend_from_slice(b"\r\n");
+            let r = write_all_vectored(self.io, &mut [IoSlice::new(self.head)]);
+            self.head.clear();
+            self.state = State::Idle;
+            return r;
+        }
+        self.state = State::HeadersEnded;
+        Ok(())
+    }
+
+    /// Commits the head now, as Python's `flush_headers` sends it.
+    pub(crate) fn flush_headers(&mut self) -> io::Result<()> {
+        if self.state == State::Headers {
+            self.end_headers()?;
+        }
+        if self.state == State::HeadersEnded {
+            self.commit(false)?;
+        }
+        Ok(())
+    }
+
+    /// Whether any part of the response has reached the client.
+    pub(crate) fn committed(&self) -> bool {
+        self.state == State::Committed
+    }
+
+    /// Whether `send_response` has been called for the current response.
+    pub(crate) fn started(&self) -> bool {
+        self.state != State::Idle
+    }
+
+    /// Decides the framing, completes the head, and writes it with whatever
+    /// body is buffered. `last` means the handler is done, so the buffered
+    /// body is the whole body and its length is known.
+    fn commit(&mut self, last: bool) -> io::Result<()> {
+        let no_body = self.head_request || matches!(self.status, 204 | 304) || self.status < 200;
+        self.framing = if no_body {
+            if last && self.head_request && self.declared_length.is_none() && !self.handler_framed {
+                // HEAD: the Content-Length the GET would have had (RFC 9110 §9.3.2).
+                self.push_length(self.written);
+            } else if !last && self.head_request && !self.handler_framed {
+                self.push_framing_for_stream();
+            }
+            Framing::NoBody
+        } else if let Some(n) = self.declared_length {
+            Framing::Length(n)
+        } else if self.handler_framed {
+            Framing::Raw
+        } else if last {
+            self.push_length(self.body.len() as u64);
+            Framing::Length(self.body.len() as u64)
+        } else {
+            self.push_framing_for_stream()
+        };
+        if self.close && self.protocol_version == Version::HTTP_11 && !self.connection_header_sent {
+            self.head.extend_from_slice(b"Connection: close\r\n");
+        } else if !self.close
+            && self.client_version == Version::HTTP_10
+            && self.client_keep_alive
+            && !self.connection_header_sent
+        {
+            self.head.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        self.head.extend_from_slice(b"\r\n");
+        self.state = State::Committed;
+        let body = std::mem::take(self.body);
+        let r = self.send_with_body(&body, last);
+        *self.body = body;
+        self.body.clear();
+        r
+    }
+
+    /// Chunked for HTTP/1.1 clients; otherwise the body ends at close.
+    fn push_framing_for_stream(&mut self) -> Framing {
+        if self.client_version == Version::HTTP_11 && self.protocol_version == Version::HTTP_11 {
+            self.head
+                .extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            Framing::Chunked
+        } else {
+            self.close = true;
+            Framing::Raw
+        }
+    }
+
+    fn push_length(&mut self, n: u64) {
+        self.head.extend_from_slice(b"Content-Length: ");
+        self.head
+            .extend_from_slice(encode::itoa_u64(n, &mut [0; 20]));
+        self.head.extend_from_slice(b"\r\n");
+    }
+
+    /// Writes the committed head (if pending) and `data` with its framing,
+    /// in one `writev`. `last` adds the last chunk.
+    fn send_with_body(&mut self, data: &[u8], last: bool) -> io::Result<()> {
+        let mut size_line = [0u8; 18];
+        let data = if self.framing == Framing::NoBody {
+            &[][..]
+        } else {
+            data
+        };
+        let mut slices: [IoSlice<'_>; 5] = [IoSlice::new(&[]); 5];
+        let mut n = 0;
+        if !self.head.is_empty() {
+            slices[n] = IoSlice::new(self.head);
+            n += 1;
+        }
+        let chunked = self.framing == Framing::Chunked;
+        if chunked && !data.is_empty() {
+            slices[n] = IoSlice::new(encode::chunk_size_line(data.len(), &mut size_line));
+            slices[n + 1] = IoSlice::new(data);
+            slices[n + 2] = IoSlice::new(b"\r\n");
+            n += 3;
+        } else if !data.is_empty() {
+            slices[n] = IoSlice::new(data);
+            n += 1;
+        }
+        if chunked && last {
+            slices[n] = IoSlice::new(LAST_CHUNK);
+            n += 1;
+        }
+        let r = write_all_vectored(self.io, &mut slices[..n]);
+        self.head.clear();
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    /// Sends the buffered body bytes now.
+    fn flush_body(&mut self, last: bool) -> io::Result<()> {
+        let body = std::mem::take(self.body);
+        let r = self.send_with_body(&body, last);
+        *self.body = body;
+        self.body.clear();
+        r
+    }
+
+    /// Completes the response after the handler returned: sends the head if it
+    /// is still pending, the rest of the body and the last chunk.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        match self.state {
+            State::Idle => return Ok(()),
+            State::Headers => self.end_headers()?,
+            _ => {}
+        }
+        match self.state {
+            State::Idle => return Ok(()), // only an interim response was sent
+            State::HeadersEnded => self.commit(true)?,
+            _ => self.flush_body(true)?,
+        }
+        if let Framing::Length(n) = self.framing
+            && self.written < n
+        {
+            // The client is still waiting for bytes that will never come.
+            self.broken = true;
+            return Err(io::Error::other(format!(
+                "response body ended after {} of the {n} bytes its Content-Length announced",
+                self.written
+            )));
+        }
+        Ok(())
+    }
+
+    /// HEAD responses and 204/304 carry no body: bytes written are counted
+    /// and dropped.
+    fn drops_body(&self) -> bool {
+        self.head_request || matches!(self.status, 204 | 304) || self.framing == Framing::NoBody
+    }
+}
+
+impl Write for Wfile<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self.state {
+            State::Idle => return Err(usage("body written before send_response")),
+            State::Headers => self.end_headers()?,
+            State::HeadersEnded | State::Committed => {}
+        }
+        if self.state == State::Idle {
+            return Err(usage("body written after an interim (1xx) response"));
+        }
+        let len = data.len() as u64;
+        if self.drops_body() {
+            self.written += len;
+            return Ok(data.len());
+        }
+        if let Some(n) = self.declared_length
+            && !self.handler_framed
+            && self.written + len > n
+        {
+            return Err(usage("body longer than the Content-Length sent"));
+        }
+        if self.body.len() + data.len() <= self.threshold {
+            self.body.extend_from_slice(data);
+        } else {
+            if self.state == State::HeadersEnded {
+                self.commit(false)?;
+            } else {
+                self.flush_body(false)?;
+            }
+            if data.len() >= self.threshold {
+                // Large writes go straight out, without a copy.
+                self.send_with_body(data, false)?;
+            } else {
+                self.body.extend_from_slice(data);
+            }
+        }
+        self.written += len;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.state {
+            State::Idle => Ok(()),
+            State::Headers | State::HeadersEnded => self.flush_headers(),
+            State::Committed if self.body.is_empty() => Ok(()),
+            State::Committed => self.flush_body(false),
+        }
+    }
+}
+
+/// A misuse of the response API: the error says which call was out of order.
+fn usage(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.to_string())
+}
