@@ -145,36 +145,21 @@ fn serve_request(
     bufs: &mut ConnBuffers,
     idle: &AtomicBool,
 ) -> Next {
-    let (start, end) = match read_head(io, &mut bufs.read, config, idle) {
-        Ok(Some(extent)) => extent,
+    let error = match read_head(io, &mut bufs.read, config, idle) {
+        Ok(Some((start, end))) => {
+            bufs.head.clear();
+            bufs.head
+                .extend_from_slice(&bufs.read.available()[start..end]);
+            bufs.read.consume(end);
+            None
+        }
         Ok(None) | Err(HeadError::Gone) => return Next::Close,
-        Err(HeadError::Timeout) => {
-            return respond_to_error(
-                handler,
-                io,
-                peer,
-                config,
-                bufs,
-                "",
-                ProtoErrorOrTimeout::Timeout,
-            );
-        }
-        Err(HeadError::Proto(e)) => {
-            return respond_to_error(
-                handler,
-                io,
-                peer,
-                config,
-                bufs,
-                "",
-                ProtoErrorOrTimeout::Proto(e),
-            );
-        }
+        Err(HeadError::Timeout) => Some(ProtoErrorOrTimeout::Timeout),
+        Err(HeadError::Proto(e)) => Some(ProtoErrorOrTimeout::Proto(e)),
     };
-    bufs.head.clear();
-    bufs.head
-        .extend_from_slice(&bufs.read.available()[start..end]);
-    bufs.read.consume(end);
+    if let Some(e) = error {
+        return respond_to_error(handler, io, peer, config, bufs, "", e);
+    }
     let head = match parse_head(&bufs.head, &mut bufs.spans, &config.limits) {
         Ok(head) => head,
         Err(e) => {

@@ -354,6 +354,12 @@ impl<'a> Wfile<'a> {
     /// Completes the response after the handler returned: sends the head if it
     /// is still pending, the rest of the body and the last chunk.
     pub(crate) fn finish(&mut self) -> io::Result<()> {
+        if self.broken {
+            // The response was cut short (a failed write, or a handler that
+            // failed after the head was sent): ending it properly, with the
+            // last chunk, would present a truncated body as complete.
+            return Ok(());
+        }
         match self.state {
             State::Idle => return Ok(()),
             State::Headers => self.end_headers()?,

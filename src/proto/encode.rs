@@ -94,9 +94,9 @@ pub fn header(buf: &mut Vec<u8>, name: &str, value: &[u8]) -> Result<(), Invalid
 pub fn chunk_size_line(len: usize, out: &mut [u8; 18]) -> &[u8] {
     debug_assert!(len > 0);
     let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1) as usize;
-    for i in 0..digits {
+    for (i, digit) in out[..digits].iter_mut().enumerate() {
         let nibble = (len >> (4 * (digits - 1 - i))) & 0xf;
-        out[i] = b"0123456789abcdef"[nibble];
+        *digit = b"0123456789abcdef"[nibble];
     }
     out[digits] = b'\r';
     out[digits + 1] = b'\n';

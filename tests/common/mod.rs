@@ -1,0 +1,373 @@
+//! What every integration test shares: a server started in-process on
+//! 127.0.0.1:0, a raw TCP client, and a reader for one HTTP/1.1 response.
+//!
+//! Nothing here waits with a sleep. A response is read until it is complete
+//! (status line and headers, then `Content-Length` bytes, the chunked coding,
+//! or everything until the server closes); socket timeouts only turn a hang
+//! into a failure.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use basehttp::server::{Concurrency, Sequential, Threading};
+use basehttp::{Handler, HandlerResult, Request, Server, ServerConfig};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// The safety net on every blocking step: a socket read or write, a server
+/// shutdown. Generous, since only a bug should ever reach it.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default configuration with the connection timeouts bounded by
+/// [`TIMEOUT`], so a server blocked on a misbehaving test client gives up.
+pub fn config() -> ServerConfig {
+    ServerConfig {
+        read_timeout: Some(TIMEOUT),
+        write_timeout: Some(TIMEOUT),
+        ..ServerConfig::default()
+    }
+}
+
+/// Runs `f` on its own thread and waits at most [`TIMEOUT`] for its result.
+pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(TIMEOUT)
+        .unwrap_or_else(|_| panic!("{what} did not finish within {TIMEOUT:?}"))
+}
+
+/// A server running `serve_forever` on its own thread, shut down when dropped.
+pub struct TestServer<H: Handler, C: Concurrency> {
+    server: Arc<Server<H, C>>,
+    result: Option<mpsc::Receiver<io::Result<()>>>,
+}
+
+/// A [`ThreadingHttpServer`](basehttp::ThreadingHttpServer) with [`config`].
+pub fn serve<H: Handler>(handler: H) -> TestServer<H, Threading> {
+    TestServer::start(handler, config())
+}
+
+/// An [`HttpServer`](basehttp::HttpServer) (one connection at a time).
+pub fn serve_sequential<H: Handler>(handler: H) -> TestServer<H, Sequential> {
+    TestServer::start(handler, config())
+}
+
+/// An [`HttpServer`](basehttp::HttpServer) with a configuration of the
+/// test's own.
+pub fn serve_sequential_with<H: Handler>(
+    config: ServerConfig,
+    handler: H,
+) -> TestServer<H, Sequential> {
+    TestServer::start(handler, config)
+}
+
+impl<H: Handler, C: Concurrency> TestServer<H, C> {
+    pub fn start(handler: H, config: ServerConfig) -> Self {
+        let server = Arc::new(
+            Server::<H, C>::bind_with_config("127.0.0.1:0", handler, config)
+                .expect("bind 127.0.0.1:0"),
+        );
+        let running = Arc::clone(&server);
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(running.serve_forever());
+        });
+        TestServer {
+            server,
+            result: Some(rx),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub fn handler(&self) -> &H {
+        self.server.handler()
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.addr())
+    }
+
+    /// Calls `shutdown()` from another thread and returns what
+    /// `serve_forever` returned; both must happen within [`TIMEOUT`].
+    pub fn stop(mut self) -> io::Result<()> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> io::Result<()> {
+        let Some(result) = self.result.take() else {
+            return Ok(());
+        };
+        let server = Arc::clone(&self.server);
+        bounded("shutdown()", move || server.shutdown());
+        result
+            .recv_timeout(TIMEOUT)
+            .expect("serve_forever did not return after shutdown()")
+    }
+
+    /// Asserts that the server answers a fresh connection: `GET /alive` gets
+    /// 200. Every test handler answers that request.
+    pub fn assert_serves(&self) {
+        let mut c = self.connect();
+        c.send(b"GET /alive HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let r = c.read_response("GET").expect("response to GET /alive");
+        assert_eq!(r.status, 200, "the server no longer serves: {r:?}");
+    }
+}
+
+impl<H: Handler, C: Concurrency> Drop for TestServer<H, C> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            // Do not turn a failed assertion into a second panic.
+            if let Some(result) = self.result.take() {
+                let server = Arc::clone(&self.server);
+                thread::spawn(move || server.shutdown());
+                let _ = result.recv_timeout(TIMEOUT);
+            }
+        } else {
+            self.stop_inner().expect("serve_forever failed");
+        }
+    }
+}
+
+/// One raw TCP connection to the server, with a buffered reader so that
+/// responses that arrive together (pipelining) are read one at a time.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect to the test server");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Writes exactly these bytes, in one `write_all`.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.reader
+            .get_mut()
+            .write_all(bytes)
+            .expect("write to the test server");
+    }
+
+    /// Sends `GET path` on a keep-alive connection and reads the response.
+    pub fn get(&mut self, path: &str) -> Response {
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
+        self.read_response("GET").expect("response to GET")
+    }
+
+    /// Reads one response to a request made with `method`: the status line
+    /// and headers, then the body framed as RFC 9112 §6.3 says (none for
+    /// `HEAD`, 1xx, 204 and 304; chunked; `Content-Length`; else until the
+    /// server closes).
+    pub fn read_response(&mut self, method: &str) -> io::Result<Response> {
+        let mut r = self.read_head()?;
+        if method == "HEAD" || r.status < 200 || r.status == 204 || r.status == 304 {
+            return Ok(r);
+        }
+        if r.is_chunked() {
+            while let Some(chunk) = self.read_chunk()? {
+                r.body.extend_from_slice(&chunk);
+            }
+        } else if let Some(n) = r.content_length() {
+            r.body = vec![0; n];
+            self.reader.read_exact(&mut r.body)?;
+        } else {
+            self.reader.read_to_end(&mut r.body)?;
+        }
+        Ok(r)
+    }
+
+    /// Reads a status line and the header lines up to the empty line; the
+    /// body is left unread.
+    pub fn read_head(&mut self) -> io::Result<Response> {
+        let status_line = self.read_line()?;
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default().to_string();
+        let status = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
+        let reason = parts.next().unwrap_or_default().to_string();
+        let mut headers = Vec::new();
+        loop {
+            let line = self.read_line()?;
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| bad(format!("bad header line {line:?}")))?;
+            headers.push((name.to_string(), value.trim().to_string()));
+        }
+        Ok(Response {
+            version,
+            status,
+            reason,
+            headers,
+            body: Vec::new(),
+        })
+    }
+
+    /// Reads one chunk of a chunked body: `Some(data)`, or `None` after the
+    /// last chunk and its trailer section.
+    pub fn read_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let line = self.read_line()?;
+        let size = line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16)
+            .map_err(|_| bad(format!("bad chunk size line {line:?}")))?;
+        if size == 0 {
+            while !self.read_line()?.is_empty() {}
+            return Ok(None);
+        }
+        let mut data = vec![0; size + 2];
+        self.reader.read_exact(&mut data)?;
+        if !data.ends_with(b"\r\n") {
+            return Err(bad("chunk data not followed by CRLF".into()));
+        }
+        data.truncate(size);
+        Ok(Some(data))
+    }
+
+    /// Everything the server sends until it closes the connection.
+    pub fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest)?;
+        Ok(rest)
+    }
+
+    /// Asserts that the server closed the connection and sent nothing more.
+    pub fn assert_closed(&mut self) {
+        let rest = self
+            .read_to_end()
+            .expect("the server should close the connection");
+        assert!(
+            rest.is_empty(),
+            "unexpected bytes before close: {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+
+    /// One CRLF-terminated line, without the CRLF.
+    fn read_line(&mut self) -> io::Result<String> {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line)?;
+        if line.is_empty() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if !line.ends_with(b"\r\n") {
+            return Err(bad(format!(
+                "line not ended by CRLF: {:?}",
+                String::from_utf8_lossy(&line)
+            )));
+        }
+        line.truncate(line.len() - 2);
+        String::from_utf8(line).map_err(|e| bad(e.to_string()))
+    }
+}
+
+fn bad(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// One response as the client saw it.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    /// In the order received.
+    pub headers: Vec<(String, String)>,
+    /// Decoded from its framing.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of the header `name`, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many times the header `name` appears.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    pub fn content_length(&self) -> Option<usize> {
+        self.header("Content-Length")
+            .map(|v| v.parse().expect("Content-Length is a number"))
+    }
+
+    pub fn is_chunked(&self) -> bool {
+        self.header("Transfer-Encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("body is UTF-8")
+    }
+}
+
+/// A body of `len` bytes that is not all one value, so misplaced bytes show.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b'a' + (i % 23) as u8).collect()
+}
+
+/// The handler most tests use:
+///
+/// - `GET` (and `HEAD`): 200, `text/plain`, the path as the body;
+///   `/large` answers [`pattern`]`(100_000)` in 1000-byte writes;
+/// - `POST`: 200 echoing the request body read through `rfile`, with
+///   `X-Trailers` giving the trailer section of a chunked body (CRLFs shown
+///   as `|`).
+pub struct Echo;
+
+impl Handler for Echo {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.send_response(200)?;
+        r.send_header("Content-Type", "text/plain")?;
+        r.end_headers()?;
+        if r.path == "/large" {
+            for piece in pattern(100_000).chunks(1000) {
+                r.wfile.write_all(piece)?;
+            }
+        } else {
+            r.wfile.write_all(r.path.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn do_post(&self, r: &mut Request<'_>) -> HandlerResult {
+        let mut body = Vec::new();
+        r.rfile.read_to_end(&mut body)?;
+        let trailers = String::from_utf8_lossy(r.rfile.trailers()).replace("\r\n", "|");
+        r.send_response(200)?;
+        r.send_header("Content-Type", "application/octet-stream")?;
+        if !trailers.is_empty() {
+            r.send_header("X-Trailers", trailers)?;
+        }
+        r.end_headers()?;
+        r.wfile.write_all(&body)?;
+        Ok(())
+    }
+}
