@@ -15,18 +15,19 @@
 //! [`ProtoError::status`], after which the connection closes.
 
 use crate::handler::{Handler, Headers, Request};
+use crate::proto::Limits;
 use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::server::ServerConfig;
-use crate::transport::{ReadBuf, Transport};
+use crate::transport::{ReadBuf, Socket, Transport};
 use crate::wfile::Wfile;
 use http::{StatusCode, Version};
 use std::any::Any;
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Most bytes read and thrown away while closing a connection whose client
 /// may still be sending (an unread body): 256 KiB. Closing a socket with
@@ -40,7 +41,7 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 
 /// The buffers of one connection, reused from request to request.
 pub(crate) struct ConnBuffers {
-    read: ReadBuf,
+    pub(crate) read: ReadBuf,
     head: Vec<u8>,
     spans: Vec<HeaderSpan>,
     out_head: Vec<u8>,
@@ -68,7 +69,7 @@ pub(crate) struct Tracked {
 
 /// What happens after a request.
 #[derive(Debug, PartialEq, Eq)]
-enum Next {
+pub(crate) enum Next {
     KeepAlive,
     Close,
     /// Close, but the client may still be sending: linger first.
@@ -76,16 +77,20 @@ enum Next {
 }
 
 /// Why no request head could be read.
-enum HeadError {
+pub(crate) enum HeadError {
     /// The head broke a rule or a limit: answer with its status.
     Proto(ProtoError),
     /// The client stopped sending partway through a head.
     Timeout,
     /// The connection ended or failed: close without a word.
     Gone,
+    /// A non-blocking read found no more bytes yet: park the connection.
+    WouldBlock,
 }
 
-/// Serves every request on one connection, then closes it.
+/// Serves every request on one connection from its own thread, then closes
+/// it: the thread-per-connection model (`ThreadingHttpServer`). The thread
+/// waits for each next request up to the keep-alive timeout.
 pub(crate) fn serve_connection(
     handler: &dyn Handler,
     conn: &Tracked,
@@ -94,9 +99,7 @@ pub(crate) fn serve_connection(
     stopping: &AtomicBool,
 ) {
     let stream = &conn.stream;
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(config.read_timeout);
-    let _ = stream.set_write_timeout(config.write_timeout);
+    let io = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
     let mut bufs = ConnBuffers::new();
     let next = loop {
         if bufs.read.available().is_empty() {
@@ -106,7 +109,22 @@ pub(crate) fn serve_connection(
                 break Next::Close;
             }
         }
-        let next = serve_request(handler, stream, peer, config, &mut bufs, &conn.idle);
+        io.read_timeout.set(config.keep_alive_timeout);
+        io.read_deadline.set(None);
+        let mut first_bytes = || {
+            conn.idle.store(false, Ordering::SeqCst);
+            io.read_timeout.set(config.head_timeout);
+            io.read_deadline
+                .set(config.head_timeout.map(|t| Instant::now() + t));
+        };
+        let head = read_head(&io, &mut bufs.read, &config.limits, &mut first_bytes);
+        io.read_timeout.set(config.read_timeout);
+        io.read_deadline.set(None);
+        let next = match head {
+            Ok(Some(extent)) => serve_request(handler, &io, peer, config, &mut bufs, extent),
+            Ok(None) => Next::Close,
+            Err(e) => respond_to_head_error(handler, &io, peer, config, &mut bufs, e),
+        };
         if next != Next::KeepAlive {
             break next;
         }
@@ -122,44 +140,52 @@ pub(crate) fn serve_connection(
 
 /// Half-closes, then reads and discards for a moment, so that the client
 /// reads our response before it sees the connection reset.
-fn linger(stream: &TcpStream) {
+pub(crate) fn linger(stream: &TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(LINGER_TIME));
+    let io = Socket::new(stream, Some(LINGER_TIME), None);
+    io.read_deadline.set(Some(Instant::now() + LINGER_TIME));
     let mut scratch = [0u8; 8192];
     let mut total = 0;
-    let mut s = stream;
     while total < LINGER_BYTES {
-        match Read::read(&mut s, &mut scratch) {
+        match io.read(&mut scratch) {
             Ok(0) | Err(_) => break,
             Ok(n) => total += n,
         }
     }
 }
 
-/// Reads one request and answers it.
-fn serve_request(
+/// Answers a head that failed to arrive: 408 for a client that stalled
+/// mid-head, the error's status for a broken head, silence otherwise.
+pub(crate) fn respond_to_head_error(
     handler: &dyn Handler,
-    io: &TcpStream,
+    io: &dyn Transport,
     peer: SocketAddr,
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
-    idle: &AtomicBool,
+    error: HeadError,
 ) -> Next {
-    let error = match read_head(io, &mut bufs.read, config, idle) {
-        Ok(Some((start, end))) => {
-            bufs.head.clear();
-            bufs.head
-                .extend_from_slice(&bufs.read.available()[start..end]);
-            bufs.read.consume(end);
-            None
-        }
-        Ok(None) | Err(HeadError::Gone) => return Next::Close,
-        Err(HeadError::Timeout) => Some(ProtoErrorOrTimeout::Timeout),
-        Err(HeadError::Proto(e)) => Some(ProtoErrorOrTimeout::Proto(e)),
+    let e = match error {
+        HeadError::Timeout => ProtoErrorOrTimeout::Timeout,
+        HeadError::Proto(e) => ProtoErrorOrTimeout::Proto(e),
+        HeadError::Gone | HeadError::WouldBlock => return Next::Close,
     };
-    if let Some(e) = error {
-        return respond_to_error(handler, io, peer, config, bufs, "", e);
-    }
+    respond_to_error(handler, io, peer, config, bufs, "", e)
+}
+
+/// Answers the request whose head is `extent` of the buffered bytes, as
+/// found by [`read_head`].
+pub(crate) fn serve_request(
+    handler: &dyn Handler,
+    io: &dyn Transport,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    bufs: &mut ConnBuffers,
+    (start, end): (usize, usize),
+) -> Next {
+    bufs.head.clear();
+    bufs.head
+        .extend_from_slice(&bufs.read.available()[start..end]);
+    bufs.read.consume(end);
     let head = match parse_head(&bufs.head, &mut bufs.spans, &config.limits) {
         Ok(head) => head,
         Err(e) => {
@@ -287,7 +313,7 @@ enum ProtoErrorOrTimeout {
 /// Answers a request that never reached a handler, then closes.
 fn respond_to_error(
     handler: &dyn Handler,
-    io: &TcpStream,
+    io: &dyn Transport,
     peer: SocketAddr,
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
@@ -298,7 +324,6 @@ fn respond_to_error(
         ProtoErrorOrTimeout::Proto(e) => (e.status(), e.message()),
         ProtoErrorOrTimeout::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
     };
-    let io: &dyn Transport = io;
     let mut wfile = Wfile::new(
         io,
         &mut bufs.out_head,
@@ -340,15 +365,18 @@ fn first_line(head: &[u8]) -> &str {
 
 /// Reads until a whole head is buffered; returns its extent in the buffer's
 /// available bytes, or `None` if the client closed (or stayed silent past the
-/// timeout) before sending anything.
-fn read_head(
-    io: &TcpStream,
+/// timeout) before sending anything. `first_bytes` runs once, when the first
+/// bytes of the head are buffered (to start the head timeout). A
+/// non-blocking transport's `WouldBlock` comes back as
+/// [`HeadError::WouldBlock`] with the partial head left in the buffer.
+pub(crate) fn read_head(
+    io: &dyn Transport,
     buf: &mut ReadBuf,
-    config: &ServerConfig,
-    idle: &AtomicBool,
+    limits: &Limits,
+    first_bytes: &mut dyn FnMut(),
 ) -> Result<Option<(usize, usize)>, HeadError> {
     let mut scanner = HeadScanner::new();
-    let limits = &config.limits;
+    let mut started = false;
     // Room for the largest head, plus one byte to see that it is too large.
     let max = limits
         .max_head
@@ -356,7 +384,10 @@ fn read_head(
         .saturating_add(1);
     loop {
         if !buf.available().is_empty() {
-            idle.store(false, Ordering::SeqCst);
+            if !started {
+                started = true;
+                first_bytes();
+            }
             if let Some(extent) = scanner
                 .scan(buf.available(), limits)
                 .map_err(HeadError::Proto)?
@@ -374,12 +405,8 @@ fn read_head(
             Ok(0) if buf.available().is_empty() => return Ok(None),
             Ok(0) => return Err(HeadError::Gone),
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(HeadError::WouldBlock),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                 return if buf.available().is_empty() {
                     Ok(None)
                 } else {

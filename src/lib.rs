@@ -110,6 +110,7 @@
 
 mod conn;
 mod date;
+mod engine;
 pub mod handler;
 mod log;
 pub mod proto;
@@ -123,5 +124,5 @@ pub mod wfile;
 pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
-pub use server::{HttpServer, Server, ServerConfig, ThreadingHttpServer};
+pub use server::{HttpServer, PoolHttpServer, Server, ServerConfig, ThreadingHttpServer};
 pub use wfile::Wfile;

@@ -1,26 +1,34 @@
 //! Servers: a listening socket, a handler, and a way of running connections.
 //!
-//! [`HttpServer`] serves one connection at a time, as Python's `HTTPServer`
-//! does; [`ThreadingHttpServer`] gives each connection its own thread, named
-//! `Thread-1`, `Thread-2`, … like Python's `ThreadingMixIn`. Both are
-//! [`Server`] with a different [`Concurrency`]: the one swappable piece, as
-//! `socketserver.process_request` is in Python. Handlers never see which one
-//! runs them.
+//! Every server type is [`Server`] with a different [`Concurrency`], the one
+//! swappable piece (as `socketserver.process_request` is in Python);
+//! handlers never see which one runs them:
+//!
+//! | type | Python | runs handlers | an idle keep-alive client costs |
+//! | --- | --- | --- | --- |
+//! | [`HttpServer`] | `HTTPServer` | one at a time | a parked socket, no thread |
+//! | [`PoolHttpServer`] | — | on a pool of worker threads | a parked socket, no thread |
+//! | [`ThreadingHttpServer`] | `ThreadingHTTPServer` | a thread per connection, `Thread-N` | its thread, until the keep-alive timeout |
+//!
+//! In the first two, connections waiting for a request head sit in one
+//! poller (see the `engine` module's docs): a slow or idle client delays no
+//! one, even in the one-at-a-time server.
 
 use crate::conn::{Tracked, serve_connection};
+use crate::engine::{self, LISTENER, Run, Slab, WAKER};
 use crate::handler::Handler;
 use crate::proto::Limits;
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
-use socket2::{Domain, Protocol, Socket, Type};
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::{EventfdFlags, eventfd};
+use socket2::{Domain, Protocol, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Pending connections the kernel queues before `accept`: 1024, as
 /// INTERFACE.md documents (Python's `request_queue_size` is 5, which drops
@@ -31,11 +39,18 @@ pub const LISTEN_BACKLOG: i32 = 1024;
 /// at once; further connections wait in the listen queue until one ends.
 pub const MAX_THREADS: usize = 1024;
 
-/// Default read and write timeout of a connection: 60 seconds.
-///
-/// It bounds how long a connection may sit idle between requests, how long a
-/// client may take between bytes of its head or body, and how long a write may
-/// block on a client that does not read.
+/// Default keep-alive timeout: 75 seconds of silence between requests (or
+/// before the first) close a connection. Long enough for browsers, which keep
+/// idle connections about a minute; nginx uses the same figure.
+pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Default time a client has to send a whole request head once it has
+/// started: 30 seconds. Past it: 408. This is what defeats slowloris clients
+/// that drip a head one byte at a time.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default read and write timeout while a request is being served: 60
+/// seconds without progress reading the body or writing the response.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Default bound on the unread part of a request body that the server reads
@@ -43,8 +58,27 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// remainder closes the connection instead.
 pub const MAX_DRAIN: u64 = 64 * 1024;
 
+/// Default cap on open connections: 16384. Past it the server stops
+/// accepting (connections wait in the listen queue) until one closes.
+pub const MAX_CONNECTIONS: usize = 16384;
+
+/// Default time that shutdown gives requests in flight: 10 seconds.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The server's limits and timeouts: plain fields with safe defaults
-/// ([`ServerConfig::default`]).
+/// ([`ServerConfig::default`]), in the manner of Go's `http.Server`.
+///
+/// ```
+/// use basehttp::ServerConfig;
+/// use std::time::Duration;
+///
+/// let config = ServerConfig {
+///     max_body_size: Some(10 << 20),
+///     keep_alive_timeout: Some(Duration::from_secs(5)),
+///     ..ServerConfig::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Size limits of the request head (414 and 431 beyond them).
@@ -62,28 +96,57 @@ pub struct ServerConfig {
     /// Unread request body discarded to keep a connection open. Default
     /// [`MAX_DRAIN`].
     pub max_drain: u64,
-    /// Socket read timeout: idle time between requests, and the longest wait
-    /// for any byte of a request. `None` waits forever. Default
-    /// [`IO_TIMEOUT`]. A client that stops partway through its head gets 408.
+    /// Longest silence between requests on a connection (and before its first
+    /// request); then the connection closes without a response. `None` keeps
+    /// idle connections forever. Default [`KEEP_ALIVE_TIMEOUT`].
+    pub keep_alive_timeout: Option<Duration>,
+    /// Time a client has to finish a request head once its first byte has
+    /// arrived; past it the client gets 408 and the connection closes.
+    /// `None` waits forever. Default [`HEAD_TIMEOUT`].
+    pub head_timeout: Option<Duration>,
+    /// Longest wait for the next bytes of a request body while a handler
+    /// reads it; past it the read fails with `TimedOut`. `None` waits
+    /// forever. Default [`IO_TIMEOUT`].
     pub read_timeout: Option<Duration>,
-    /// Socket write timeout: the longest a write may block on a client that
-    /// does not read. `None` waits forever. Default [`IO_TIMEOUT`].
+    /// Longest a write may wait on a client that does not read; past it the
+    /// write fails and the connection closes. `None` waits forever. Default
+    /// [`IO_TIMEOUT`].
     pub write_timeout: Option<Duration>,
+    /// Most connections open at once, idle ones included; past it the server
+    /// stops accepting until one closes. Default [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// Worker threads a [`PoolHttpServer`] starts with. Default: twice the
+    /// number of CPUs. Ignored by the other servers.
+    pub workers: usize,
+    /// Most worker threads of a [`PoolHttpServer`]: the pool grows while all
+    /// workers are busy in handlers, up to this bound; past it, ready
+    /// connections wait their turn. Default: 32 per CPU.
+    pub max_workers: usize,
     /// Most connections served at once by a [`ThreadingHttpServer`] (one
-    /// thread each). Default [`MAX_THREADS`]. Ignored by [`HttpServer`].
+    /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
     pub max_threads: usize,
+    /// How long [`Server::shutdown`] lets requests in flight finish before
+    /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
         ServerConfig {
             limits: Limits::default(),
             max_body_size: None,
             response_buffer: crate::wfile::RESPONSE_BUFFER,
             max_drain: MAX_DRAIN,
+            keep_alive_timeout: Some(KEEP_ALIVE_TIMEOUT),
+            head_timeout: Some(HEAD_TIMEOUT),
             read_timeout: Some(IO_TIMEOUT),
             write_timeout: Some(IO_TIMEOUT),
+            max_connections: MAX_CONNECTIONS,
+            workers: 2 * cpus,
+            max_workers: 32 * cpus,
             max_threads: MAX_THREADS,
+            shutdown_timeout: SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -91,86 +154,177 @@ impl Default for ServerConfig {
 mod sealed {
     use super::Shared;
     use crate::Handler;
-    use std::net::{SocketAddr, TcpStream};
+    use crate::engine::Run;
     use std::sync::Arc;
 
     /// The scheduling decision of a [`Concurrency`](super::Concurrency).
     pub trait Sealed: Default + Send + Sync + 'static {
-        /// Runs one accepted connection.
-        fn process_connection<H: Handler>(
-            &self,
-            shared: &Arc<Shared<H>>,
-            stream: TcpStream,
-            peer: SocketAddr,
-        );
+        /// Serves until shutdown (or one request, for `handle_request`).
+        fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run);
+        /// The most worker threads of the poller.
+        fn max_workers(&self, config: &super::ServerConfig) -> usize;
     }
 }
 
-/// How a [`Server`] runs its connections: [`Sequential`] or [`Threading`].
-/// Sealed; the connection-model work adds a pool and forking.
+/// How a [`Server`] runs its connections: [`Sequential`], [`Pool`] or
+/// [`Threading`]. Sealed.
 pub trait Concurrency: sealed::Sealed {}
 
-/// One connection at a time, on the thread that calls `serve_forever`
-/// (Python's `HTTPServer`). Simple and predictable; a slow client delays the
-/// others.
+/// One handler at a time, on the thread that calls `serve_forever`
+/// (Python's `HTTPServer`). Connections waiting for a request are parked in
+/// the poller, so an idle or slow client does not hold up the others.
 #[derive(Debug, Default)]
 pub struct Sequential;
 
+/// A pool of worker threads ([`ServerConfig::workers`], growing to
+/// [`ServerConfig::max_workers`] while all are busy). The thread that sees a
+/// connection become readable serves its request: no hand-off per request.
+#[derive(Debug, Default)]
+pub struct Pool;
+
 /// A thread per connection, named `Thread-N` (Python's `ThreadingMixIn`),
-/// at most [`ServerConfig::max_threads`] at once.
+/// at most [`ServerConfig::max_threads`] at once; the thread stays with its
+/// connection while it is idle, up to the keep-alive timeout.
 #[derive(Debug, Default)]
 pub struct Threading;
 
 impl Concurrency for Sequential {}
+impl Concurrency for Pool {}
 impl Concurrency for Threading {}
 
 impl sealed::Sealed for Sequential {
-    fn process_connection<H: Handler>(
-        &self,
-        shared: &Arc<Shared<H>>,
-        stream: TcpStream,
-        peer: SocketAddr,
-    ) {
-        shared.serve(stream, peer);
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
+        engine::worker_loop(shared, run);
+    }
+
+    fn max_workers(&self, _: &ServerConfig) -> usize {
+        1
+    }
+}
+
+impl sealed::Sealed for Pool {
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
+        if run == Run::Forever {
+            for _ in 1..shared.config.workers.max(1) {
+                grow_pool(shared);
+            }
+        }
+        engine::worker_loop(shared, run);
+    }
+
+    fn max_workers(&self, config: &ServerConfig) -> usize {
+        config.max_workers.max(config.workers).max(1)
     }
 }
 
 impl sealed::Sealed for Threading {
-    fn process_connection<H: Handler>(
-        &self,
-        shared: &Arc<Shared<H>>,
-        stream: TcpStream,
-        peer: SocketAddr,
-    ) {
-        {
-            let mut active = lock(&shared.threads);
-            while *active >= shared.config.max_threads.max(1) {
-                active = shared
-                    .threads_changed
-                    .wait(active)
-                    .unwrap_or_else(|e| e.into_inner());
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
+        let mut events = [epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; 2];
+        loop {
+            if shared.stopping.load(Ordering::SeqCst) {
+                return;
             }
-            *active += 1;
+            let n = match epoll::wait(&shared.epoll, &mut events[..], None) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => 0,
+                Err(e) => {
+                    shared
+                        .handler
+                        .log_error(shared.local_addr, format_args!("epoll_wait failed: {e}"));
+                    return;
+                }
+            };
+            let mut accepted = false;
+            for event in &events[..n] {
+                match event.data.u64() {
+                    WAKER => return,
+                    LISTENER => {
+                        engine::accept_connections(shared, &mut |stream, peer| {
+                            accepted = true;
+                            spawn_connection_thread(shared, stream, peer);
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            if accepted && run == Run::OneRequest {
+                return;
+            }
         }
-        let n = shared.thread_names.fetch_add(1, Ordering::Relaxed) + 1;
-        let worker = Arc::clone(shared);
-        let spawned = thread::Builder::new()
-            .name(format!("Thread-{n}"))
-            .spawn(move || {
-                worker.serve(stream, peer);
-                *lock(&worker.threads) -= 1;
-                worker.threads_changed.notify_all();
-            });
-        if let Err(e) = spawned {
-            *lock(&shared.threads) -= 1;
-            shared
-                .handler
-                .log_error(peer, format_args!("cannot start a thread: {e}"));
-        }
+    }
+
+    fn max_workers(&self, _: &ServerConfig) -> usize {
+        0
     }
 }
 
-/// A [`Server`] that serves one connection at a time: Python's `HTTPServer`.
+/// Starts the thread of one connection, waiting first while
+/// [`ServerConfig::max_threads`] are running.
+fn spawn_connection_thread<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    {
+        let mut active = lock(&shared.threads);
+        while *active >= shared.config.max_threads.max(1) && !shared.stopping.load(Ordering::SeqCst)
+        {
+            active = shared
+                .threads_changed
+                .wait(active)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *active += 1;
+    }
+    let n = shared.thread_names.fetch_add(1, Ordering::Relaxed) + 1;
+    let worker = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name(format!("Thread-{n}"))
+        .spawn(move || {
+            worker.serve_tracked(stream, peer);
+            engine::closed(&worker);
+            *lock(&worker.threads) -= 1;
+            worker.threads_changed.notify_all();
+        });
+    if let Err(e) = spawned {
+        *lock(&shared.threads) -= 1;
+        engine::closed(shared);
+        shared
+            .handler
+            .log_error(peer, format_args!("cannot start a thread: {e}"));
+    }
+}
+
+/// Adds a worker thread to the poller if the bound allows.
+pub(crate) fn grow_pool<H: Handler>(shared: &Arc<Shared<H>>) {
+    let grown = shared
+        .workers
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < shared.max_workers).then_some(n + 1)
+        });
+    if grown.is_err() {
+        return;
+    }
+    *lock(&shared.threads) += 1;
+    let worker = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name("basehttp-worker".into())
+        .spawn(move || {
+            engine::worker_loop(&worker, Run::Forever);
+            worker.workers.fetch_sub(1, Ordering::SeqCst);
+            *lock(&worker.threads) -= 1;
+            worker.threads_changed.notify_all();
+        });
+    if spawned.is_err() {
+        shared.workers.fetch_sub(1, Ordering::SeqCst);
+        *lock(&shared.threads) -= 1;
+    }
+}
+
+/// A [`Server`] that runs one handler at a time: Python's `HTTPServer`.
 ///
 /// ```no_run
 /// use basehttp::{handler_fn, HttpServer};
@@ -187,54 +341,75 @@ impl sealed::Sealed for Threading {
 /// ```
 pub type HttpServer<H> = Server<H, Sequential>;
 
+/// A [`Server`] with a pool of worker threads: the `basehttp` binary's
+/// server, and the one to use for throughput.
+pub type PoolHttpServer<H> = Server<H, Pool>;
+
 /// A [`Server`] with a thread per connection: Python's
 /// `ThreadingHTTPServer` (`ThreadingMixIn` + `HTTPServer`).
 pub type ThreadingHttpServer<H> = Server<H, Threading>;
 
-/// The state shared by the accept loop and the connections.
+/// The state shared by the workers, the connections and the server handle.
 #[doc(hidden)]
 pub struct Shared<H> {
-    handler: H,
-    config: ServerConfig,
-    stopping: AtomicBool,
-    conns: Mutex<HashMap<u64, Arc<Tracked>>>,
+    pub(crate) handler: H,
+    pub(crate) config: ServerConfig,
+    pub(crate) listener: TcpListener,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) epoll: OwnedFd,
+    wake: OwnedFd,
+    pub(crate) stopping: AtomicBool,
+    slab: Mutex<Slab>,
+    /// Open connections (parked, active, or owned by a thread).
+    pub(crate) open: AtomicUsize,
+    /// Accepting is paused at the connection limit.
+    pub(crate) accept_paused: AtomicBool,
+    pub(crate) last_sweep: Mutex<Instant>,
+    /// Poller workers running, and how many of them are in a handler.
+    pub(crate) workers: AtomicUsize,
+    pub(crate) busy: AtomicUsize,
+    max_workers: usize,
+    /// Connections owned by threads (`ThreadingHttpServer`).
+    tracked: Mutex<HashMap<u64, Arc<Tracked>>>,
     next_conn: AtomicU64,
     thread_names: AtomicU64,
+    /// Threads besides the one in `serve_forever`: pool workers and
+    /// connection threads.
     threads: Mutex<usize>,
     threads_changed: Condvar,
 }
 
 impl<H: Handler> Shared<H> {
-    /// Serves one connection, tracked so that shutdown can close it while idle.
-    fn serve(&self, stream: TcpStream, peer: SocketAddr) {
+    pub(crate) fn lock_slab(&self) -> MutexGuard<'_, Slab> {
+        lock(&self.slab)
+    }
+
+    /// Serves a connection on its own thread, tracked so that shutdown can
+    /// close it while idle.
+    fn serve_tracked(&self, stream: TcpStream, peer: SocketAddr) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Tracked {
             stream,
             idle: AtomicBool::new(false),
         });
-        lock(&self.conns).insert(id, Arc::clone(&conn));
+        lock(&self.tracked).insert(id, Arc::clone(&conn));
         serve_connection(&self.handler, &conn, peer, &self.config, &self.stopping);
-        lock(&self.conns).remove(&id);
+        lock(&self.tracked).remove(&id);
     }
 }
 
-const LISTENER: Token = Token(0);
-const WAKER: Token = Token(1);
-
 /// An HTTP server: a listening socket, a handler, and a [`Concurrency`].
-/// Use it through [`HttpServer`] or [`ThreadingHttpServer`].
+/// Use it through [`HttpServer`], [`PoolHttpServer`] or
+/// [`ThreadingHttpServer`].
 ///
 /// Every method takes `&self`, so a server in an [`Arc`] can be shut down
 /// from another thread while one runs [`serve_forever`](Server::serve_forever).
 pub struct Server<H, C> {
-    listener: TcpListener,
-    local_addr: SocketAddr,
-    poll: Mutex<Poll>,
-    waker: Waker,
     shared: Arc<Shared<H>>,
     concurrency: C,
     running: Mutex<bool>,
     stopped: Condvar,
+    serving: Mutex<()>,
 }
 
 impl<H: Handler, C: Concurrency> Server<H, C> {
@@ -272,38 +447,47 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     ) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        let poll = Poll::new()?;
-        poll.registry().register(
-            &mut SourceFd(&listener.as_raw_fd()),
-            LISTENER,
-            Interest::READABLE,
-        )?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let flags = EventFlags::IN | EventFlags::ONESHOT;
+        epoll::add(&epoll, &listener, EventData::new_u64(LISTENER), flags)?;
+        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        // Level-triggered and never read: once written, every worker sees it.
+        epoll::add(&epoll, &wake, EventData::new_u64(WAKER), EventFlags::IN)?;
+        let concurrency = C::default();
+        let max_workers = concurrency.max_workers(&config);
         Ok(Server {
-            listener,
-            local_addr,
-            poll: Mutex::new(poll),
-            waker,
             shared: Arc::new(Shared {
                 handler,
                 config,
+                listener,
+                local_addr,
+                epoll,
+                wake,
                 stopping: AtomicBool::new(false),
-                conns: Mutex::new(HashMap::new()),
+                slab: Mutex::new(Slab::default()),
+                open: AtomicUsize::new(0),
+                accept_paused: AtomicBool::new(false),
+                last_sweep: Mutex::new(Instant::now()),
+                workers: AtomicUsize::new(1),
+                busy: AtomicUsize::new(0),
+                max_workers,
+                tracked: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(0),
                 thread_names: AtomicU64::new(0),
                 threads: Mutex::new(0),
                 threads_changed: Condvar::new(),
             }),
-            concurrency: C::default(),
+            concurrency,
             running: Mutex::new(false),
             stopped: Condvar::new(),
+            serving: Mutex::new(()),
         })
     }
 
     /// The address the server listens on, with the real port when bound to
     /// port 0 (Python's `server_address`).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.shared.local_addr
     }
 
     /// The handler.
@@ -316,35 +500,48 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         &self.shared.config
     }
 
+    /// Open connections right now: idle, active, or in a thread.
+    pub fn connection_count(&self) -> usize {
+        self.shared.open.load(Ordering::SeqCst)
+    }
+
     /// Accepts and serves connections until [`shutdown`](Server::shutdown)
-    /// is called, from another thread or from a signal handler's thread.
+    /// is called, from another thread or from a signal-handling thread; then
+    /// waits up to [`ServerConfig::shutdown_timeout`] for requests in flight.
     /// Returns at once if the server was already shut down.
     pub fn serve_forever(&self) -> io::Result<()> {
-        let mut poll = lock(&self.poll);
+        let _serving = lock(&self.serving);
         *lock(&self.running) = true;
-        let result = self.accept_loop(&mut poll, false);
+        self.concurrency.serve(&self.shared, Run::Forever);
+        self.wait_for_threads();
         *lock(&self.running) = false;
         self.stopped.notify_all();
-        result
+        Ok(())
     }
 
-    /// Waits for one connection and serves it (Python's `handle_request`):
-    /// all of its requests for [`HttpServer`], or by starting its thread for
-    /// [`ThreadingHttpServer`]. Returns early if the server is shut down.
+    /// Waits for one request and answers it (Python's `handle_request`); for
+    /// a [`ThreadingHttpServer`], waits for one connection and starts its
+    /// thread. Returns early if the server is shut down.
     pub fn handle_request(&self) -> io::Result<()> {
-        let mut poll = lock(&self.poll);
-        self.accept_loop(&mut poll, true)
+        let _serving = lock(&self.serving);
+        self.concurrency.serve(&self.shared, Run::OneRequest);
+        Ok(())
     }
 
-    /// Stops [`serve_forever`](Server::serve_forever) and returns once its loop
-    /// has ended: no new connections are accepted, idle keep-alive connections
-    /// are closed, and requests in progress finish. Call it from another
-    /// thread than the one running `serve_forever` for an [`HttpServer`]
-    /// (from its own handler it would wait for itself, as in Python).
+    /// Stops [`serve_forever`](Server::serve_forever) and returns once it
+    /// has returned: no new connections are accepted, idle keep-alive
+    /// connections are closed at once, and requests in flight finish (each
+    /// connection closes after its response), within
+    /// [`ServerConfig::shutdown_timeout`]. Call it from another thread than
+    /// the one running `serve_forever`: from a handler of an [`HttpServer`]
+    /// it would wait for itself (as in Python).
     pub fn shutdown(&self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-        self.close_idle_connections();
+        let shared = &self.shared;
+        shared.stopping.store(true, Ordering::SeqCst);
+        let _ = rustix::io::write(&shared.wake, &1u64.to_ne_bytes());
+        engine::close_parked(shared);
+        self.close_idle_threads();
+        shared.threads_changed.notify_all();
         let mut running = lock(&self.running);
         while *running {
             running = self
@@ -354,72 +551,45 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         }
     }
 
-    /// Closes the server (Python's `server_close`): shuts it down if need be,
-    /// then waits until every connection has ended. The listening socket is
-    /// released when the server is dropped.
+    /// Closes the server (Python's `server_close`): shuts it down if need be.
+    /// The listening socket is released when the server is dropped.
     pub fn server_close(&self) {
         self.shutdown();
-        let mut active = lock(&self.shared.threads);
-        while *active > 0 {
-            self.close_idle_connections();
-            let (guard, _) = self
-                .shared
-                .threads_changed
-                .wait_timeout(active, Duration::from_millis(100))
-                .unwrap_or_else(|e| e.into_inner());
-            active = guard;
-        }
+        self.wait_for_threads();
     }
 
-    fn close_idle_connections(&self) {
-        for conn in lock(&self.shared.conns).values() {
+    fn close_idle_threads(&self) {
+        for conn in lock(&self.shared.tracked).values() {
             if conn.idle.load(Ordering::SeqCst) {
                 let _ = conn.stream.shutdown(Shutdown::Read);
             }
         }
     }
 
-    fn accept_loop(&self, poll: &mut Poll, once: bool) -> io::Result<()> {
-        let mut events = Events::with_capacity(8);
-        let mut backoff = Duration::ZERO;
-        loop {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                return Ok(());
+    /// Waits for worker and connection threads to finish, closing idle
+    /// connections as they become idle, for at most the shutdown timeout.
+    fn wait_for_threads(&self) {
+        let deadline = Instant::now() + self.shared.config.shutdown_timeout;
+        let mut threads = lock(&self.shared.threads);
+        while *threads > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
             }
-            match poll.poll(&mut events, None) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+            let tick = (deadline - now).min(Duration::from_millis(50));
+            drop(threads);
+            self.close_idle_threads();
+            engine::close_parked(&self.shared);
+            threads = lock(&self.shared.threads);
+            if *threads == 0 {
+                return;
             }
-            loop {
-                if self.shared.stopping.load(Ordering::SeqCst) {
-                    return Ok(());
-                }
-                match self.listener.accept() {
-                    Ok((stream, peer)) => {
-                        backoff = Duration::ZERO;
-                        self.concurrency
-                            .process_connection(&self.shared, stream, peer);
-                        if once {
-                            return Ok(());
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if is_connection_error(&e) => {}
-                    Err(e) => {
-                        // Out of file descriptors or memory: wait and retry,
-                        // as Go's Server does, rather than spin or die.
-                        backoff =
-                            (backoff * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
-                        self.shared.handler.log_error(
-                            self.local_addr,
-                            format_args!("accept failed: {e}; retrying in {backoff:?}"),
-                        );
-                        thread::sleep(backoff);
-                    }
-                }
-            }
+            threads = self
+                .shared
+                .threads_changed
+                .wait_timeout(threads, tick)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -427,23 +597,14 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
 impl<H, C> Drop for Server<H, C> {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        let _ = rustix::io::write(&self.shared.wake, &1u64.to_ne_bytes());
     }
-}
-
-/// Errors that concern one connection that died in the queue, not the
-/// listener.
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::PermissionDenied
-    )
 }
 
 /// A listening socket with `SO_REUSEADDR` and the documented backlog.
 fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket =
+        socket2::Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() && addr.ip().is_unspecified() {
         // Dual-stack where the host allows it; IPv6-only hosts refuse, which is fine.
@@ -456,6 +617,6 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Locks a mutex, carrying on if a panicking thread poisoned it: every value
 /// guarded here stays consistent across a panic.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

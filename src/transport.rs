@@ -2,9 +2,17 @@
 //!
 //! A [`Transport`] reads and writes through `&self`, as `&TcpStream` does, so
 //! the request body reader and the response writer can share one stream.
+//!
+//! Sockets are always non-blocking. A bare `&TcpStream` reports
+//! `WouldBlock` (the poller's head reads use that); a [`Socket`] waits with
+//! `poll(2)` instead, up to its timeouts, which gives handlers plain
+//! blocking I/O with deadlines and costs no system call when data is ready.
 
+use rustix::event::{PollFd, PollFlags, Timespec};
+use std::cell::Cell;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 /// A connected byte stream: plain TCP today, TLS later.
 pub(crate) trait Transport {
@@ -21,6 +29,89 @@ impl Transport for TcpStream {
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let mut s: &TcpStream = self;
         Write::write_vectored(&mut s, bufs)
+    }
+}
+
+/// A non-blocking socket used as a blocking one: a read or write that would
+/// block waits for readiness, for at most the timeout in force.
+pub(crate) struct Socket<'s> {
+    pub(crate) stream: &'s TcpStream,
+    /// Longest wait for readable data; `None` waits forever.
+    pub(crate) read_timeout: Cell<Option<Duration>>,
+    /// A deadline that also bounds reads (the whole-head timeout).
+    pub(crate) read_deadline: Cell<Option<Instant>>,
+    /// Longest wait for room to write; `None` waits forever.
+    pub(crate) write_timeout: Option<Duration>,
+}
+
+impl<'s> Socket<'s> {
+    pub(crate) fn new(
+        stream: &'s TcpStream,
+        read_timeout: Option<Duration>,
+        write_timeout: Option<Duration>,
+    ) -> Self {
+        Socket {
+            stream,
+            read_timeout: Cell::new(read_timeout),
+            read_deadline: Cell::new(None),
+            write_timeout,
+        }
+    }
+}
+
+impl Transport for Socket<'_> {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match Transport::read(self.stream, buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut timeout = self.read_timeout.get();
+                    if let Some(deadline) = self.read_deadline.get() {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        timeout = Some(timeout.map_or(left, |t| t.min(left)));
+                    }
+                    wait(self.stream, PollFlags::IN, timeout)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        loop {
+            match Transport::write_vectored(self.stream, bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait(self.stream, PollFlags::OUT, self.write_timeout)?;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Waits until `stream` is ready for `flags` (or has an error or hang-up),
+/// for at most `timeout`; past it, an error of kind `TimedOut`.
+pub(crate) fn wait(
+    stream: &TcpStream,
+    flags: PollFlags,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
+    let ts = timeout.map(|t| Timespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(t.subsec_nanos()),
+    });
+    let mut fds = [PollFd::new(stream, flags)];
+    loop {
+        match rustix::event::poll(&mut fds, ts.as_ref()) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "timed out waiting for the client",
+                ));
+            }
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
@@ -105,6 +196,38 @@ impl ReadBuf {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Appends bytes kept from earlier (a parked connection's partial head).
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        if self.data.len() - self.end < bytes.len() {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.data.len() - self.end < bytes.len() {
+                self.data.resize(self.end + bytes.len(), 0);
+            }
+        }
+        self.data[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+
+    /// Drops every unconsumed byte.
+    pub(crate) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Shrinks a buffer that grew for a long head back to its usual size, so
+    /// a worker does not keep a large buffer forever.
+    pub(crate) fn shrink(&mut self) {
+        if self.data.len() > READ_BUFFER && self.end - self.start <= READ_BUFFER {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            self.data.truncate(READ_BUFFER);
+            self.data.shrink_to_fit();
         }
     }
 

@@ -255,7 +255,7 @@ fn http2_request_line_is_505() {
 #[test]
 fn client_stopping_mid_head_gets_408() {
     let config = ServerConfig {
-        read_timeout: Some(Duration::from_millis(200)),
+        head_timeout: Some(Duration::from_millis(200)),
         ..common::config()
     };
     // The head never ends; reading the response waits for the server's timeout.
