@@ -21,8 +21,6 @@ impl Handler for ErrorHandler {
 
 fn main() -> std::io::Result<()> {
     let address = common::address_from_args();
-    let server = HttpServer::bind(&address, ErrorHandler)
-        .unwrap_or_else(|e| common::bind_failed(&address, e));
-    common::announce(server.local_addr());
-    server.serve_forever()
+    let server: HttpServer<_> = common::bind(&address, ErrorHandler);
+    common::run(server)
 }

@@ -46,8 +46,6 @@ impl Handler for GetHandler {
 
 fn main() -> std::io::Result<()> {
     let address = common::address_from_args();
-    let server =
-        HttpServer::bind(&address, GetHandler).unwrap_or_else(|e| common::bind_failed(&address, e));
-    common::announce(server.local_addr());
-    server.serve_forever()
+    let server: HttpServer<_> = common::bind(&address, GetHandler);
+    common::run(server)
 }

@@ -1,12 +1,13 @@
 //! The benchmark program: `GET` answers `Hello, World!`, `POST` echoes the
 //! request body. No per-request log line.
 //!
-//! `cargo run --release --example hello [-- [--mode sequential|threading] [HOST:PORT]]`
-//! (the default mode is `threading` until the pool mode lands).
+//! `cargo run --release --example hello [-- [--mode sequential|pool|threading] [HOST:PORT]]`
+//! (default mode: `pool`).
 
 mod common;
 
-use basehttp::{Handler, HandlerResult, HttpServer, Request, StatusCode, ThreadingHttpServer};
+use basehttp::server::{Pool, Sequential, Threading};
+use basehttp::{Handler, HandlerResult, Request, StatusCode};
 use std::io::{self, Write};
 
 struct Hello;
@@ -31,39 +32,30 @@ impl Handler for Hello {
     fn log_request(&self, _: &Request<'_>, _: StatusCode, _: Option<u64>) {}
 }
 
+const USAGE: &str = "usage: hello [--mode sequential|pool|threading] [HOST:PORT]";
+
 fn main() -> io::Result<()> {
-    let mut mode = "threading".to_string();
+    let mut mode = "pool".to_string();
     let mut address = common::DEFAULT_ADDRESS.to_string();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--mode" => {
-                mode = args
-                    .next()
-                    .unwrap_or_else(|| common::usage_error("--mode needs a value"))
+                mode = args.next().unwrap_or_else(|| {
+                    common::usage_error(&format!("--mode needs a value; {USAGE}"))
+                })
             }
             a if a.starts_with("--mode=") => mode = a["--mode=".len()..].to_string(),
-            a if a.starts_with('-') => common::usage_error(&format!(
-                "unknown option {a:?}; usage: [--mode sequential|threading] [HOST:PORT]"
-            )),
+            a if a.starts_with('-') => {
+                common::usage_error(&format!("unknown option {a:?}; {USAGE}"))
+            }
             a => address = common::parse_address(a),
         }
     }
     match mode.as_str() {
-        "sequential" => {
-            let server = HttpServer::bind(&address, Hello)
-                .unwrap_or_else(|e| common::bind_failed(&address, e));
-            common::announce(server.local_addr());
-            server.serve_forever()
-        }
-        "threading" => {
-            let server = ThreadingHttpServer::bind(&address, Hello)
-                .unwrap_or_else(|e| common::bind_failed(&address, e));
-            common::announce(server.local_addr());
-            server.serve_forever()
-        }
-        other => common::usage_error(&format!(
-            "unknown mode {other:?}: expected sequential or threading"
-        )),
+        "sequential" => common::run(common::bind::<_, Sequential>(&address, Hello)),
+        "pool" => common::run(common::bind::<_, Pool>(&address, Hello)),
+        "threading" => common::run(common::bind::<_, Threading>(&address, Hello)),
+        other => common::usage_error(&format!("unknown mode {other:?}; {USAGE}")),
     }
 }

@@ -29,8 +29,6 @@ impl Handler for Handler1 {
 
 fn main() -> std::io::Result<()> {
     let address = common::address_from_args();
-    let server = ThreadingHttpServer::bind(&address, Handler1)
-        .unwrap_or_else(|e| common::bind_failed(&address, e));
-    common::announce(server.local_addr());
-    server.serve_forever()
+    let server: ThreadingHttpServer<_> = common::bind(&address, Handler1);
+    common::run(server)
 }

@@ -3,8 +3,13 @@
 //! What every example shares: the optional `HOST:PORT` argument and the
 //! startup line that INTERFACE.md documents.
 
+use basehttp::server::Concurrency;
+use basehttp::{Handler, Server};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The address the examples listen on without an argument.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
@@ -51,7 +56,41 @@ pub fn announce(addr: SocketAddr) {
     let _ = out.flush();
 }
 
-/// Reports a failure to start (say, the port is taken) and exits with 2.
-pub fn bind_failed(address: &str, e: std::io::Error) -> ! {
-    usage_error(&format!("cannot listen on {address}: {e}"))
+/// Binds a server of any kind, or reports the failure (say, the port is
+/// taken) in one line and exits with 2.
+pub fn bind<H: Handler, C: Concurrency>(address: &str, handler: H) -> Server<H, C> {
+    Server::bind(address, handler)
+        .unwrap_or_else(|e| usage_error(&format!("cannot listen on {address}: {e}")))
+}
+
+/// Raises the soft limit on open files to the hard limit, so the server can
+/// hold as many connections as the system allows. A process-wide setting:
+/// the program's job, never the library's.
+pub fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+}
+
+/// Announces the server, serves until Ctrl-C or SIGTERM, then shuts down
+/// gracefully: no new connections, requests in flight finish, idle
+/// keep-alive connections close; returns `Ok` for exit status 0.
+pub fn run<H: Handler, C: Concurrency>(server: Server<H, C>) -> std::io::Result<()> {
+    raise_open_files_limit();
+    let server = Arc::new(server);
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let stopper = Arc::clone(&server);
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            stopper.shutdown();
+        }
+    });
+    announce(server.local_addr());
+    server.serve_forever()
 }
