@@ -1,12 +1,12 @@
 //! The benchmark program: `GET` answers `Hello, World!`, `POST` echoes the
 //! request body. No per-request log line.
 //!
-//! `cargo run --release --example hello [-- [--mode sequential|pool|threading] [HOST:PORT]]`
+//! `cargo run --release --example hello [-- [--mode sequential|pool|threading|forking] [HOST:PORT]]`
 //! (default mode: `pool`).
 
 mod common;
 
-use basehttp::server::{Pool, Sequential, Threading};
+use basehttp::server::{Forking, Pool, Sequential, Threading};
 use basehttp::{Handler, HandlerResult, Request, StatusCode};
 use std::io::{self, Write};
 
@@ -32,7 +32,7 @@ impl Handler for Hello {
     fn log_request(&self, _: &Request<'_>, _: StatusCode, _: Option<u64>) {}
 }
 
-const USAGE: &str = "usage: hello [--mode sequential|pool|threading] [HOST:PORT]";
+const USAGE: &str = "usage: hello [--mode sequential|pool|threading|forking] [HOST:PORT]";
 
 fn main() -> io::Result<()> {
     let mut mode = "pool".to_string();
@@ -56,6 +56,7 @@ fn main() -> io::Result<()> {
         "sequential" => common::run(common::bind::<_, Sequential>(&address, Hello)),
         "pool" => common::run(common::bind::<_, Pool>(&address, Hello)),
         "threading" => common::run(common::bind::<_, Threading>(&address, Hello)),
+        "forking" => common::run(common::bind::<_, Forking>(&address, Hello)),
         other => common::usage_error(&format!("unknown mode {other:?}; {USAGE}")),
     }
 }

@@ -39,6 +39,8 @@ use std::time::{Duration, Instant};
 pub(crate) const LISTENER: u64 = u64::MAX;
 /// The epoll token of the shutdown eventfd.
 pub(crate) const WAKER: u64 = u64::MAX - 1;
+/// The epoll token of the descriptor given to `serve_until`.
+pub(crate) const STOP: u64 = u64::MAX - 2;
 
 /// The events a parked connection waits for: readable, or hung up.
 fn conn_interest() -> EventFlags {
@@ -197,6 +199,10 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
         if n > 0 {
             let served = match events[0].data.u64() {
                 WAKER => return,
+                STOP => {
+                    shared.begin_shutdown();
+                    return;
+                }
                 LISTENER => {
                     accept_connections(shared, &mut |stream, peer| register(shared, stream, peer));
                     false

@@ -124,5 +124,7 @@ pub mod wfile;
 pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
-pub use server::{HttpServer, PoolHttpServer, Server, ServerConfig, ThreadingHttpServer};
+pub use server::{
+    ForkingHttpServer, HttpServer, PoolHttpServer, Server, ServerConfig, ThreadingHttpServer,
+};
 pub use wfile::Wfile;

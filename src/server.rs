@@ -15,16 +15,16 @@
 //! one, even in the one-at-a-time server.
 
 use crate::conn::{Tracked, serve_connection};
-use crate::engine::{self, LISTENER, Run, Slab, WAKER};
+use crate::engine::{self, LISTENER, Run, STOP, Slab, WAKER};
 use crate::handler::Handler;
 use crate::proto::Limits;
 use rustix::event::epoll::{self, EventData, EventFlags};
-use rustix::event::{EventfdFlags, eventfd};
+use rustix::event::{EventfdFlags, Timespec, eventfd};
 use socket2::{Domain, Protocol, Type};
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -125,6 +125,10 @@ pub struct ServerConfig {
     /// Most connections served at once by a [`ThreadingHttpServer`] (one
     /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
     pub max_threads: usize,
+    /// Most child processes of a [`ForkingHttpServer`] at once; past it the
+    /// server waits for one to exit before accepting. Default 40, as
+    /// Python's `ForkingMixIn.max_children`. Ignored by the others.
+    pub max_children: usize,
     /// How long [`Server::shutdown`] lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -146,6 +150,7 @@ impl Default for ServerConfig {
             workers: 2 * cpus,
             max_workers: 32 * cpus,
             max_threads: MAX_THREADS,
+            max_children: 40,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
         }
     }
@@ -160,7 +165,7 @@ mod sealed {
     /// The scheduling decision of a [`Concurrency`](super::Concurrency).
     pub trait Sealed: Default + Send + Sync + 'static {
         /// Serves until shutdown (or one request, for `handle_request`).
-        fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run);
+        fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> std::io::Result<()>;
         /// The most worker threads of the poller.
         fn max_workers(&self, config: &super::ServerConfig) -> usize;
     }
@@ -188,13 +193,23 @@ pub struct Pool;
 #[derive(Debug, Default)]
 pub struct Threading;
 
+/// A process per connection (Python's `ForkingMixIn`), at most
+/// [`ServerConfig::max_children`] at once; a child that crashes costs only
+/// its own connection. The accept loop runs alone in its process: serving
+/// from a process with other threads is refused, since `fork` would copy
+/// their locks but not them. Unix only.
+#[derive(Debug, Default)]
+pub struct Forking;
+
+impl Concurrency for Forking {}
 impl Concurrency for Sequential {}
 impl Concurrency for Pool {}
 impl Concurrency for Threading {}
 
 impl sealed::Sealed for Sequential {
-    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> io::Result<()> {
         engine::worker_loop(shared, run);
+        Ok(())
     }
 
     fn max_workers(&self, _: &ServerConfig) -> usize {
@@ -203,13 +218,14 @@ impl sealed::Sealed for Sequential {
 }
 
 impl sealed::Sealed for Pool {
-    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> io::Result<()> {
         if run == Run::Forever {
             for _ in 1..shared.config.workers.max(1) {
                 grow_pool(shared);
             }
         }
         engine::worker_loop(shared, run);
+        Ok(())
     }
 
     fn max_workers(&self, config: &ServerConfig) -> usize {
@@ -218,47 +234,195 @@ impl sealed::Sealed for Pool {
 }
 
 impl sealed::Sealed for Threading {
-    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) {
-        let mut events = [epoll::Event {
-            flags: EventFlags::empty(),
-            data: EventData::new_u64(0),
-        }; 2];
-        loop {
-            if shared.stopping.load(Ordering::SeqCst) {
-                return;
-            }
-            let n = match epoll::wait(&shared.epoll, &mut events[..], None) {
-                Ok(n) => n,
-                Err(rustix::io::Errno::INTR) => 0,
-                Err(e) => {
-                    shared
-                        .handler
-                        .log_error(shared.local_addr, format_args!("epoll_wait failed: {e}"));
-                    return;
-                }
-            };
-            let mut accepted = false;
-            for event in &events[..n] {
-                match event.data.u64() {
-                    WAKER => return,
-                    LISTENER => {
-                        engine::accept_connections(shared, &mut |stream, peer| {
-                            accepted = true;
-                            spawn_connection_thread(shared, stream, peer);
-                        });
-                    }
-                    _ => {}
-                }
-            }
-            if accepted && run == Run::OneRequest {
-                return;
-            }
-        }
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> io::Result<()> {
+        accept_loop(shared, run, None, &mut ThreadPerConnection(shared))
     }
 
     fn max_workers(&self, _: &ServerConfig) -> usize {
         0
     }
+}
+
+impl sealed::Sealed for Forking {
+    fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> io::Result<()> {
+        let threads = crate::sys::thread_count()?;
+        if threads > 1 {
+            return Err(io::Error::other(format!(
+                "a ForkingHttpServer must serve from a single-threaded process, and this one has {threads} threads: \
+                 fork() copies only the calling thread, so locks held by the others would stay locked in the child"
+            )));
+        }
+        let mut forking = ProcessPerConnection {
+            shared,
+            children: Default::default(),
+        };
+        // Wake up now and then to reap children that have exited.
+        let result = accept_loop(shared, run, Some(Duration::from_millis(100)), &mut forking);
+        let deadline = Instant::now() + shared.config.shutdown_timeout;
+        while !forking.children.pids.is_empty() && Instant::now() < deadline {
+            forking.children.reap(false);
+            thread::sleep(Duration::from_millis(10));
+        }
+        result
+    }
+
+    fn max_workers(&self, _: &ServerConfig) -> usize {
+        0
+    }
+}
+
+/// Where the accept loop of a thread- or process-per-connection server puts
+/// each connection.
+trait Place {
+    /// Takes an accepted connection.
+    fn place(&mut self, stream: TcpStream, peer: SocketAddr);
+    /// Runs when the loop wakes with nothing to accept.
+    fn tick(&mut self) {}
+}
+
+struct ThreadPerConnection<'a, H>(&'a Arc<Shared<H>>);
+
+impl<H: Handler> Place for ThreadPerConnection<'_, H> {
+    fn place(&mut self, stream: TcpStream, peer: SocketAddr) {
+        spawn_connection_thread(self.0, stream, peer);
+    }
+}
+
+struct ProcessPerConnection<'a, H> {
+    shared: &'a Arc<Shared<H>>,
+    children: Children,
+}
+
+impl<H: Handler> Place for ProcessPerConnection<'_, H> {
+    fn place(&mut self, stream: TcpStream, peer: SocketAddr) {
+        self.children.reap(false);
+        while self.children.pids.len() >= self.shared.config.max_children.max(1) {
+            self.children.reap(true);
+        }
+        fork_connection(self.shared, stream, peer, &mut self.children);
+    }
+
+    fn tick(&mut self) {
+        self.children.reap(false);
+    }
+}
+
+/// The accept loop of the servers whose connections are not parked (a thread
+/// or a process each): waits for the listener, the shutdown waker or the stop
+/// descriptor, and hands each accepted connection to `place`.
+fn accept_loop<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    run: Run,
+    tick: Option<Duration>,
+    place: &mut dyn Place,
+) -> io::Result<()> {
+    let mut events = [epoll::Event {
+        flags: EventFlags::empty(),
+        data: EventData::new_u64(0),
+    }; 4];
+    let timeout = tick.map(|t| Timespec {
+        tv_sec: t.as_secs() as i64,
+        tv_nsec: i64::from(t.subsec_nanos()),
+    });
+    loop {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let n = match epoll::wait(&shared.epoll, &mut events[..], timeout.as_ref()) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        let mut accepted = false;
+        for event in &events[..n] {
+            match event.data.u64() {
+                WAKER => return Ok(()),
+                STOP => {
+                    shared.begin_shutdown();
+                    return Ok(());
+                }
+                LISTENER => engine::accept_connections(shared, &mut |stream, peer| {
+                    accepted = true;
+                    place.place(stream, peer);
+                }),
+                _ => {}
+            }
+        }
+        if n == 0 {
+            place.tick();
+        }
+        if accepted && run == Run::OneRequest {
+            return Ok(());
+        }
+    }
+}
+
+/// The children of a forking server.
+#[derive(Default)]
+struct Children {
+    pids: std::collections::HashSet<rustix::process::Pid>,
+}
+
+impl Children {
+    /// Collects exited children; with `block`, waits for at least one.
+    fn reap(&mut self, block: bool) {
+        use rustix::process::{WaitOptions, waitpid};
+        let mut options = if block {
+            WaitOptions::empty()
+        } else {
+            WaitOptions::NOHANG
+        };
+        while !self.pids.is_empty() {
+            match waitpid(None, options) {
+                Ok(Some((pid, _status))) => {
+                    // A child that crashed (say, abort()) cost only its own
+                    // connection; its status needs no action here.
+                    self.pids.remove(&pid);
+                    options = WaitOptions::NOHANG;
+                }
+                Ok(None) => return,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => {
+                    self.pids.clear(); // ECHILD: none left
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one connection in a new process, as Python's `ForkingMixIn`.
+fn fork_connection<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    children: &mut Children,
+) {
+    match crate::sys::fork() {
+        Ok(crate::sys::Forked::Child) => {
+            let conn = Tracked {
+                stream,
+                idle: AtomicBool::new(false),
+            };
+            serve_connection(
+                &shared.handler,
+                &conn,
+                peer,
+                &shared.config,
+                &shared.stopping,
+            );
+            drop(conn);
+            crate::sys::exit_child(0);
+        }
+        Ok(crate::sys::Forked::Parent(pid)) => {
+            children.pids.insert(pid);
+        }
+        Err(e) => shared
+            .handler
+            .log_error(peer, format_args!("cannot fork: {e}")),
+    }
+    drop(stream);
+    engine::closed(shared);
 }
 
 /// Starts the thread of one connection, waiting first while
@@ -349,6 +513,12 @@ pub type PoolHttpServer<H> = Server<H, Pool>;
 /// `ThreadingHTTPServer` (`ThreadingMixIn` + `HTTPServer`).
 pub type ThreadingHttpServer<H> = Server<H, Threading>;
 
+/// A [`Server`] with a process per connection: Python's `ForkingMixIn` +
+/// `HTTPServer`. Serve it from a single-threaded process, and stop it with
+/// [`serve_until`](Server::serve_until) and a signal pipe rather than from
+/// another thread.
+pub type ForkingHttpServer<H> = Server<H, Forking>;
+
 /// The state shared by the workers, the connections and the server handle.
 #[doc(hidden)]
 pub struct Shared<H> {
@@ -382,6 +552,25 @@ pub struct Shared<H> {
 impl<H: Handler> Shared<H> {
     pub(crate) fn lock_slab(&self) -> MutexGuard<'_, Slab> {
         lock(&self.slab)
+    }
+
+    /// The first half of shutdown, which never waits: stop accepting, wake
+    /// every worker, close idle connections.
+    pub(crate) fn begin_shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        engine::close_parked(self);
+        self.close_idle_threads();
+        self.threads_changed.notify_all();
+    }
+
+    /// Closes the connections whose threads wait for a next request.
+    fn close_idle_threads(&self) {
+        for conn in lock(&self.tracked).values() {
+            if conn.idle.load(Ordering::SeqCst) {
+                let _ = conn.stream.shutdown(Shutdown::Read);
+            }
+        }
     }
 
     /// Serves a connection on its own thread, tracked so that shutdown can
@@ -512,11 +701,30 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     pub fn serve_forever(&self) -> io::Result<()> {
         let _serving = lock(&self.serving);
         *lock(&self.running) = true;
-        self.concurrency.serve(&self.shared, Run::Forever);
+        let result = self.concurrency.serve(&self.shared, Run::Forever);
         self.wait_for_threads();
         *lock(&self.running) = false;
         self.stopped.notify_all();
-        Ok(())
+        result
+    }
+
+    /// [`serve_forever`](Server::serve_forever) until `stop` becomes
+    /// readable, then shut down gracefully. Made for signals without threads:
+    /// register the write end of a pipe or socket pair for SIGINT and SIGTERM
+    /// (e.g. with `signal_hook::low_level::pipe::register`) and pass the read
+    /// end; the signal handler's one `write` is all that runs in signal
+    /// context. The only way to stop a [`ForkingHttpServer`] cleanly, since it
+    /// must not run other threads.
+    pub fn serve_until(&self, stop: impl AsFd) -> io::Result<()> {
+        epoll::add(
+            &self.shared.epoll,
+            &stop,
+            EventData::new_u64(STOP),
+            EventFlags::IN,
+        )?;
+        let result = self.serve_forever();
+        let _ = epoll::delete(&self.shared.epoll, &stop);
+        result
     }
 
     /// Waits for one request and answers it (Python's `handle_request`); for
@@ -524,8 +732,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// thread. Returns early if the server is shut down.
     pub fn handle_request(&self) -> io::Result<()> {
         let _serving = lock(&self.serving);
-        self.concurrency.serve(&self.shared, Run::OneRequest);
-        Ok(())
+        self.concurrency.serve(&self.shared, Run::OneRequest)
     }
 
     /// Stops [`serve_forever`](Server::serve_forever) and returns once it
@@ -536,12 +743,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// the one running `serve_forever`: from a handler of an [`HttpServer`]
     /// it would wait for itself (as in Python).
     pub fn shutdown(&self) {
-        let shared = &self.shared;
-        shared.stopping.store(true, Ordering::SeqCst);
-        let _ = rustix::io::write(&shared.wake, &1u64.to_ne_bytes());
-        engine::close_parked(shared);
-        self.close_idle_threads();
-        shared.threads_changed.notify_all();
+        self.shared.begin_shutdown();
         let mut running = lock(&self.running);
         while *running {
             running = self
@@ -558,14 +760,6 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         self.wait_for_threads();
     }
 
-    fn close_idle_threads(&self) {
-        for conn in lock(&self.shared.tracked).values() {
-            if conn.idle.load(Ordering::SeqCst) {
-                let _ = conn.stream.shutdown(Shutdown::Read);
-            }
-        }
-    }
-
     /// Waits for worker and connection threads to finish, closing idle
     /// connections as they become idle, for at most the shutdown timeout.
     fn wait_for_threads(&self) {
@@ -578,7 +772,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
             }
             let tick = (deadline - now).min(Duration::from_millis(50));
             drop(threads);
-            self.close_idle_threads();
+            self.shared.close_idle_threads();
             engine::close_parked(&self.shared);
             threads = lock(&self.shared.threads);
             if *threads == 0 {

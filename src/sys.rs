@@ -22,3 +22,46 @@ pub(crate) fn write_stderr(mut line: &[u8]) {
         line = &line[n as usize..];
     }
 }
+
+/// Which side of a `fork` we are on.
+pub(crate) enum Forked {
+    /// The new process.
+    Child,
+    /// The original process, with the child's process id.
+    Parent(rustix::process::Pid),
+}
+
+/// Forks the process. The caller must have checked that the process is
+/// single-threaded ([`thread_count`] is 1).
+pub(crate) fn fork() -> std::io::Result<Forked> {
+    // SAFETY: fork(2) is only unsafe when other threads exist: the child would
+    // inherit locks (the allocator's, stdio's) held by threads that do not
+    // exist in it. The only caller, the forking server's accept loop, checks
+    // that the process has exactly one thread before it starts.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => rustix::process::Pid::from_raw(pid)
+            .map(Forked::Parent)
+            .ok_or_else(|| std::io::Error::other("fork returned an invalid pid")),
+    }
+}
+
+/// Ends a forked child at once: no destructors, no `atexit` handlers, and no
+/// flushing of stdio buffers inherited from the parent (which would print
+/// the parent's pending output twice).
+pub(crate) fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit(2) only ends the process; it touches no memory of ours.
+    unsafe { libc::_exit(code) }
+}
+
+/// The number of threads of this process, from `/proc/self/status`.
+pub(crate) fn thread_count() -> std::io::Result<usize> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other("no thread count in /proc/self/status"))
+}

@@ -6,10 +6,9 @@
 use basehttp::server::Concurrency;
 use basehttp::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::unix::net::UnixStream;
 
 /// The address the examples listen on without an argument.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
@@ -81,16 +80,16 @@ pub fn raise_open_files_limit() {
 /// Announces the server, serves until Ctrl-C or SIGTERM, then shuts down
 /// gracefully: no new connections, requests in flight finish, idle
 /// keep-alive connections close; returns `Ok` for exit status 0.
+///
+/// The signal handlers only write a byte to a socket pair whose other end
+/// the server watches, so no thread is needed (a forking server must not
+/// have any).
 pub fn run<H: Handler, C: Concurrency>(server: Server<H, C>) -> std::io::Result<()> {
     raise_open_files_limit();
-    let server = Arc::new(server);
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let stopper = Arc::clone(&server);
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            stopper.shutdown();
-        }
-    });
+    let (stop, signalled) = UnixStream::pair()?;
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::low_level::pipe::register(signal, signalled.try_clone()?)?;
+    }
     announce(server.local_addr());
-    server.serve_forever()
+    server.serve_until(&stop)
 }
