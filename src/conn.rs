@@ -290,6 +290,7 @@ fn run_handler(handler: &dyn Handler, r: &mut Request<'_>) {
     }
     let (code, message) = match r.rfile.error {
         Some(e) => (e.status(), e.message()),
+        None if r.rfile.timed_out => (StatusCode::REQUEST_TIMEOUT, "Request body timed out"),
         None => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     };
     let _ = r.send_error_message(code, Some(message), None);

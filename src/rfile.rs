@@ -55,6 +55,8 @@ pub struct Rfile<'a> {
     received: u64,
     pub(crate) error: Option<ProtoError>,
     pub(crate) broken: bool,
+    /// The client stopped sending its body for longer than the read timeout.
+    pub(crate) timed_out: bool,
 }
 
 impl<'a> Rfile<'a> {
@@ -74,6 +76,7 @@ impl<'a> Rfile<'a> {
             received: 0,
             error: None,
             broken: false,
+            timed_out: false,
         }
     }
 
@@ -116,7 +119,8 @@ impl<'a> Rfile<'a> {
         if self.is_done() {
             return true;
         }
-        if self.broken || self.error.is_some() || self.expect == Continue::Pending {
+        if self.broken || self.timed_out || self.error.is_some() || self.expect == Continue::Pending
+        {
             // A client waiting for 100 Continue may or may not send its body.
             return false;
         }
@@ -228,14 +232,18 @@ impl Read for Rfile<'_> {
             ));
         }
         self.send_continue()?;
-        let n = match self.body {
-            BodyState::Length(left) => {
-                let n = self.read_length(out, left)?;
+        let read = match self.body {
+            BodyState::Length(left) => self.read_length(out, left).inspect(|&n| {
                 self.body = BodyState::Length(left - n as u64);
-                n
-            }
-            _ => self.read_chunked(out)?,
+            }),
+            _ => self.read_chunked(out),
         };
+        let n = read.inspect_err(|e| {
+            if e.kind() == io::ErrorKind::TimedOut {
+                // Answered 408 if the handler has not responded (conn.rs).
+                self.timed_out = true;
+            }
+        })?;
         self.received += n as u64;
         if self.limit.is_some_and(|max| self.received > max) {
             return Err(self.fail(ProtoError::BodyTooLarge));

@@ -91,6 +91,11 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
         self.server.handler()
     }
 
+    /// Open connections, as the server counts them.
+    pub fn connection_count(&self) -> usize {
+        self.server.connection_count()
+    }
+
     /// A new client connection.
     pub fn connect(&self) -> Client {
         Client::connect(self.addr())
