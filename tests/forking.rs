@@ -1,0 +1,197 @@
+//! ForkingHttpServer, tested across processes.
+//!
+//! A forking server must run in a single-threaded process, and the test
+//! harness runs tests on threads; so this test has no harness: `main` starts
+//! this same executable again as the server (the environment variable below
+//! says which role to play) and acts as the client.
+
+use basehttp::{ForkingHttpServer, Handler, HandlerResult, Request};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+const ROLE: &str = "BASEHTTP_TEST_FORKING_SERVER";
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /pid` answers the serving process's id; `GET /abort` crashes it.
+struct Crashy;
+
+impl Handler for Crashy {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        if r.path == "/abort" {
+            std::process::abort();
+        }
+        r.send_response(200)?;
+        r.end_headers()?;
+        write!(r.wfile, "{}", std::process::id())?;
+        Ok(())
+    }
+
+    fn log_request(&self, _: &Request<'_>, _: basehttp::StatusCode, _: Option<u64>) {}
+}
+
+/// The server role: serve until SIGTERM, single-threaded.
+fn serve() -> std::io::Result<()> {
+    let server = ForkingHttpServer::bind("127.0.0.1:0", Crashy)?;
+    let (stop, signalled) = UnixStream::pair()?;
+    signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, signalled)?;
+    println!("port {}", server.local_addr().port());
+    server.serve_until(&stop)
+}
+
+/// The server process, killed if a check fails.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start() -> ServerProcess {
+        let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .env(ROLE, "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(TIMEOUT).expect("the server's port line");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .expect(&line);
+        ServerProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    /// SIGTERM, then the exit status, within the timeout.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        for _ in 0..1000 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            // Waiting for another process to exit has no event to block on
+            // here; this bounded poll is not a synchronization sleep.
+            thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the server did not exit within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+fn each_connection_is_served_by_its_own_process() {
+    let server = ServerProcess::start();
+    let addr = server.addr;
+    let clients: Vec<_> = (0..200)
+        .map(|_| {
+            thread::spawn(move || {
+                let s = get(addr, "/pid").expect("response");
+                assert!(s.starts_with("HTTP/1.1 200 OK\r\n"), "{s}");
+                body(&s).parse::<u32>().expect("a pid")
+            })
+        })
+        .collect();
+    let mut pids: Vec<u32> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert!(
+        pids.len() > 1,
+        "all 200 connections were served by one process"
+    );
+    assert!(
+        !pids.contains(&server.child.id()),
+        "the accepting process served a request itself"
+    );
+    assert!(server.terminate().success());
+}
+
+fn a_child_that_aborts_costs_only_its_connection() {
+    let server = ServerProcess::start();
+    let crashed = get(server.addr, "/abort").unwrap_or_default();
+    assert_eq!(crashed, "", "the crashed child sent nothing");
+    let after = get(server.addr, "/pid").expect("served after the crash");
+    assert!(after.starts_with("HTTP/1.1 200 OK\r\n"), "{after}");
+    let status = server.terminate();
+    assert!(status.success(), "graceful exit after SIGTERM: {status}");
+}
+
+fn serving_from_a_multithreaded_process_is_refused() {
+    let server = ForkingHttpServer::bind("127.0.0.1:0", Crashy).expect("bind");
+    let (tx, rx) = mpsc::channel::<()>();
+    let other = thread::spawn(move || rx.recv());
+    let err = server
+        .serve_forever()
+        .expect_err("refused with another thread running");
+    assert!(err.to_string().contains("single-threaded"), "{err}");
+    drop(tx);
+    let _ = other.join();
+}
+
+/// One request on its own connection; the whole response, or what came
+/// before the connection closed.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(TIMEOUT))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn main() {
+    if std::env::var_os(ROLE).is_some() {
+        if let Err(e) = serve() {
+            eprintln!("forking server: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let tests: [(&str, fn()); 3] = [
+        (
+            "each_connection_is_served_by_its_own_process",
+            each_connection_is_served_by_its_own_process,
+        ),
+        (
+            "a_child_that_aborts_costs_only_its_connection",
+            a_child_that_aborts_costs_only_its_connection,
+        ),
+        (
+            "serving_from_a_multithreaded_process_is_refused",
+            serving_from_a_multithreaded_process_is_refused,
+        ),
+    ];
+    for (name, test) in tests {
+        test();
+        println!("test {name} ... ok");
+    }
+    println!("test result: ok. {} passed", tests.len());
+}
