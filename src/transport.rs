@@ -18,6 +18,13 @@ use std::time::{Duration, Instant};
 pub(crate) trait Transport {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// The plain TCP socket underneath, if bytes written to it reach the
+    /// client as they are (so `sendfile` may write to it directly).
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
+    /// Waits until a write could make progress, up to the write timeout.
+    fn wait_writable(&self) -> io::Result<()>;
 }
 
 impl Transport for TcpStream {
@@ -29,6 +36,14 @@ impl Transport for TcpStream {
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let mut s: &TcpStream = self;
         Write::write_vectored(&mut s, bufs)
+    }
+
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
+
+    fn wait_writable(&self) -> io::Result<()> {
+        wait(self, PollFlags::OUT, None)
     }
 }
 
@@ -79,12 +94,18 @@ impl Transport for Socket<'_> {
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         loop {
             match Transport::write_vectored(self.stream, bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(self.stream, PollFlags::OUT, self.write_timeout)?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable()?,
                 other => return other,
             }
         }
+    }
+
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self.stream)
+    }
+
+    fn wait_writable(&self) -> io::Result<()> {
+        wait(self.stream, PollFlags::OUT, self.write_timeout)
     }
 }
 
