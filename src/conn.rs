@@ -19,6 +19,7 @@ use crate::proto::Limits;
 use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::server::ServerConfig;
+use crate::tls::TlsSocket;
 use crate::transport::{ReadBuf, Socket, Transport};
 use crate::wfile::Wfile;
 use http::{StatusCode, Version};
@@ -26,6 +27,7 @@ use std::any::Any;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -99,7 +101,29 @@ pub(crate) fn serve_connection(
     stopping: &AtomicBool,
 ) {
     let stream = &conn.stream;
-    let io = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
+    let socket = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
+    let mut session = match &config.tls {
+        Some(tls) => match rustls::ServerConnection::new(Arc::clone(tls)) {
+            Ok(session) => Some(session),
+            Err(_) => return,
+        },
+        None => None,
+    };
+    // A new TLS connection has the handshake timeout to finish its
+    // handshake and start a request.
+    if session.is_some() {
+        socket
+            .read_deadline
+            .set(config.handshake_timeout.map(|t| Instant::now() + t));
+    }
+    let tls;
+    let io: &dyn Transport = match session.as_mut() {
+        Some(session) => {
+            tls = TlsSocket::new(&socket, session);
+            &tls
+        }
+        None => &socket,
+    };
     let mut bufs = ConnBuffers::new();
     let next = loop {
         if bufs.read.available().is_empty() {
@@ -109,21 +133,21 @@ pub(crate) fn serve_connection(
                 break Next::Close;
             }
         }
-        io.read_timeout.set(config.keep_alive_timeout);
-        io.read_deadline.set(None);
+        socket.read_timeout.set(config.keep_alive_timeout);
         let mut first_bytes = || {
             conn.idle.store(false, Ordering::SeqCst);
-            io.read_timeout.set(config.head_timeout);
-            io.read_deadline
+            socket.read_timeout.set(config.head_timeout);
+            socket
+                .read_deadline
                 .set(config.head_timeout.map(|t| Instant::now() + t));
         };
-        let head = read_head(&io, &mut bufs.read, &config.limits, &mut first_bytes);
-        io.read_timeout.set(config.read_timeout);
-        io.read_deadline.set(None);
+        let head = read_head(io, &mut bufs.read, &config.limits, &mut first_bytes);
+        socket.read_timeout.set(config.read_timeout);
+        socket.read_deadline.set(None);
         let next = match head {
-            Ok(Some(extent)) => serve_request(handler, &io, peer, config, &mut bufs, extent),
+            Ok(Some(extent)) => serve_request(handler, io, peer, config, &mut bufs, extent),
             Ok(None) => Next::Close,
-            Err(e) => respond_to_head_error(handler, &io, peer, config, &mut bufs, e),
+            Err(e) => respond_to_head_error(handler, io, peer, config, &mut bufs, e),
         };
         if next != Next::KeepAlive {
             break next;

@@ -27,7 +27,8 @@ use crate::conn::{
 };
 use crate::handler::Handler;
 use crate::server::Shared;
-use crate::transport::Socket;
+use crate::tls::TlsSocket;
+use crate::transport::{Socket, Transport};
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use std::net::{SocketAddr, TcpStream};
@@ -50,6 +51,8 @@ fn conn_interest() -> EventFlags {
 /// A parked connection.
 pub(crate) struct Parked {
     stream: TcpStream,
+    /// The TLS session of an HTTPS connection.
+    tls: Option<Box<rustls::ServerConnection>>,
     peer: SocketAddr,
     /// Bytes of a head that has not fully arrived.
     partial: Vec<u8>,
@@ -290,12 +293,26 @@ pub(crate) fn closed<H: Handler>(shared: &Shared<H>) {
     }
 }
 
-/// Parks a new connection: it waits for its first request like any idle one.
+/// Parks a new connection: it waits for its first request like any idle
+/// one (an HTTPS connection, for its handshake, up to the handshake timeout).
 fn register<H: Handler>(shared: &Arc<Shared<H>>, stream: TcpStream, peer: SocketAddr) {
-    let deadline = shared.config.keep_alive_timeout.map(|t| Instant::now() + t);
+    let config = &shared.config;
+    let (tls, timeout) = match &config.tls {
+        None => (None, config.keep_alive_timeout),
+        Some(tls) => match rustls::ServerConnection::new(Arc::clone(tls)) {
+            Ok(session) => (Some(Box::new(session)), config.handshake_timeout),
+            Err(_) => {
+                drop(stream);
+                closed(shared);
+                return;
+            }
+        },
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
     let mut slab = shared.lock_slab();
     let parked = Parked {
         stream,
+        tls,
         peer,
         partial: Vec::new(),
         deadline,
@@ -370,20 +387,60 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
     let mut served = false;
     loop {
         let mut head_deadline = p.head_deadline;
-        let mut first_bytes = || {
-            if head_deadline.is_none() {
-                head_deadline = config.head_timeout.map(|t| Instant::now() + t);
+        let turn = {
+            let socket = Socket::new(&p.stream, config.read_timeout, config.write_timeout);
+            let tls;
+            let io: &dyn Transport = match p.tls.as_deref_mut() {
+                Some(session) => {
+                    tls = TlsSocket::new(&socket, session);
+                    &tls
+                }
+                None => &socket,
+            };
+            let mut first_bytes = || {
+                if head_deadline.is_none() {
+                    head_deadline = config.head_timeout.map(|t| Instant::now() + t);
+                }
+            };
+            // The head is read without blocking: WouldBlock means "park".
+            socket.blocking.set(false);
+            let head = read_head(io, &mut bufs.read, &config.limits, &mut first_bytes);
+            socket.blocking.set(true);
+            match head {
+                Ok(Some(extent)) => {
+                    let _busy = Busy::enter(shared);
+                    Turn::Served(serve_request(
+                        &shared.handler,
+                        io,
+                        p.peer,
+                        config,
+                        bufs,
+                        extent,
+                    ))
+                }
+                Err(HeadError::WouldBlock) => Turn::Park,
+                Ok(None) => Turn::Close(Next::Close),
+                Err(e) => Turn::Close(respond_to_head_error(
+                    &shared.handler,
+                    io,
+                    p.peer,
+                    config,
+                    bufs,
+                    e,
+                )),
             }
         };
-        // The head is read without blocking: `&TcpStream` reports WouldBlock.
-        let head = read_head(&p.stream, &mut bufs.read, &config.limits, &mut first_bytes);
         p.head_deadline = head_deadline;
-        let extent = match head {
-            Ok(Some(extent)) => extent,
-            Err(HeadError::WouldBlock) => {
+        let next = match turn {
+            Turn::Park => {
                 if !bufs.read.available().is_empty() {
                     p.partial = bufs.read.available().to_vec();
                     p.deadline = p.head_deadline;
+                } else if p.head_deadline.is_none()
+                    && !served
+                    && p.tls.as_ref().is_some_and(|s| s.is_handshaking())
+                {
+                    // Still handshaking: the handshake deadline set at accept stands.
                 } else {
                     p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
                 }
@@ -392,33 +449,32 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
                 park(shared, token, p);
                 return served;
             }
-            Ok(None) => {
-                close(shared, token, p.stream, Next::Close);
-                return served;
-            }
-            Err(e) => {
-                let io = Socket::new(&p.stream, config.read_timeout, config.write_timeout);
-                let next = respond_to_head_error(&shared.handler, &io, p.peer, config, bufs, e);
-                bufs.read.clear();
-                close(shared, token, p.stream, next);
-                return served;
+            Turn::Close(next) => next,
+            Turn::Served(next) => {
+                served = true;
+                p.head_deadline = None;
+                if next == Next::KeepAlive && !shared.stopping.load(Ordering::SeqCst) {
+                    // Pipelined bytes already buffered (or already decrypted)
+                    // are served at once; otherwise the next turn parks.
+                    continue;
+                }
+                next
             }
         };
-        p.head_deadline = None;
-        let next = {
-            let _busy = Busy::enter(shared);
-            let io = Socket::new(&p.stream, config.read_timeout, config.write_timeout);
-            serve_request(&shared.handler, &io, p.peer, config, bufs, extent)
-        };
-        served = true;
-        if next != Next::KeepAlive || shared.stopping.load(Ordering::SeqCst) {
-            bufs.read.clear();
-            close(shared, token, p.stream, next);
-            return served;
-        }
-        // Pipelined bytes already buffered are served at once; otherwise the
-        // next turn of the loop finds nothing to read and parks.
+        bufs.read.clear();
+        close(shared, token, p.stream, next);
+        return served;
     }
+}
+
+/// What one turn of [`serve_parked`] came to.
+enum Turn {
+    /// Nothing more to read yet.
+    Park,
+    /// A request was answered; the connection goes on or closes.
+    Served(Next),
+    /// The connection ends.
+    Close(Next),
 }
 
 /// Counts a worker as busy while it runs a handler, and grows the pool when

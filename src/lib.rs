@@ -118,6 +118,7 @@ pub mod rfile;
 pub mod server;
 mod status;
 mod sys;
+pub mod tls;
 mod transport;
 pub mod wfile;
 

@@ -62,6 +62,10 @@ pub const MAX_DRAIN: u64 = 64 * 1024;
 /// accepting (connections wait in the listen queue) until one closes.
 pub const MAX_CONNECTIONS: usize = 16384;
 
+/// Default time a new HTTPS connection has to finish its TLS handshake: 10
+/// seconds, ample for any real client; a silent one is closed after it.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Default time that shutdown gives requests in flight: 10 seconds.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -129,6 +133,14 @@ pub struct ServerConfig {
     /// server waits for one to exit before accepting. Default 40, as
     /// Python's `ForkingMixIn.max_children`. Ignored by the others.
     pub max_children: usize,
+    /// Serve HTTPS with this TLS configuration (see
+    /// [`tls::load_server_config`](crate::tls::load_server_config)); `None`,
+    /// the default, serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Time a new HTTPS connection has to complete its TLS handshake and
+    /// start its first request; past it the connection closes. Default
+    /// [`HANDSHAKE_TIMEOUT`]. Ignored without [`tls`](ServerConfig::tls).
+    pub handshake_timeout: Option<Duration>,
     /// How long [`Server::shutdown`] lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -151,6 +163,8 @@ impl Default for ServerConfig {
             max_workers: 32 * cpus,
             max_threads: MAX_THREADS,
             max_children: 40,
+            tls: None,
+            handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,
         }
     }

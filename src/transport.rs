@@ -57,6 +57,9 @@ pub(crate) struct Socket<'s> {
     pub(crate) read_deadline: Cell<Option<Instant>>,
     /// Longest wait for room to write; `None` waits forever.
     pub(crate) write_timeout: Option<Duration>,
+    /// When false, a read that would block reports `WouldBlock` at once (the
+    /// poller's head reads) instead of waiting.
+    pub(crate) blocking: Cell<bool>,
 }
 
 impl<'s> Socket<'s> {
@@ -70,7 +73,23 @@ impl<'s> Socket<'s> {
             read_timeout: Cell::new(read_timeout),
             read_deadline: Cell::new(None),
             write_timeout,
+            blocking: Cell::new(true),
         }
+    }
+
+    /// After a read found nothing: waits until the socket is readable, up to
+    /// the read timeout and deadline, or reports `WouldBlock` at once when
+    /// not blocking.
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        if !self.blocking.get() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut timeout = self.read_timeout.get();
+        if let Some(deadline) = self.read_deadline.get() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
+        wait(self.stream, PollFlags::IN, timeout)
     }
 }
 
@@ -78,14 +97,7 @@ impl Transport for Socket<'_> {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match Transport::read(self.stream, buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut timeout = self.read_timeout.get();
-                    if let Some(deadline) = self.read_deadline.get() {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        timeout = Some(timeout.map_or(left, |t| t.min(left)));
-                    }
-                    wait(self.stream, PollFlags::IN, timeout)?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_readable()?,
                 other => return other,
             }
         }
