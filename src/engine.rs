@@ -181,14 +181,21 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     let mut events = [Event {
         flags: EventFlags::empty(),
         data: EventData::new_u64(0),
-    }; 1];
+    }; 32];
+    // A lone worker takes every ready connection in one call; several workers
+    // take one each, so that a slow handler never sits on another's event.
+    let batch = if shared.max_workers() == 1 {
+        events.len()
+    } else {
+        1
+    };
     let interval = sweep_interval(shared);
     let ts = timespec(interval);
     loop {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let n = match epoll::wait(&shared.epoll, &mut events[..], Some(&ts)) {
+        let n = match epoll::wait(&shared.epoll, &mut events[..batch], Some(&ts)) {
             Ok(n) => n,
             Err(rustix::io::Errno::INTR) => 0,
             Err(e) => {
@@ -199,8 +206,8 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                 0
             }
         };
-        if n > 0 {
-            let served = match events[0].data.u64() {
+        for event in &events[..n] {
+            let served = match event.data.u64() {
                 WAKER => return,
                 STOP => {
                     shared.begin_shutdown();
@@ -454,8 +461,20 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
                 served = true;
                 p.head_deadline = None;
                 if next == Next::KeepAlive && !shared.stopping.load(Ordering::SeqCst) {
+                    // (A TLS session may hold decrypted bytes that the socket
+                    // cannot announce: for TLS, always look first.)
+                    if bufs.read.available().is_empty() && p.tls.is_none() {
+                        // Nothing more buffered: park at once instead of a
+                        // read that would only say EAGAIN. Re-arming checks
+                        // readiness, so bytes already in the socket still
+                        // wake a worker straight away.
+                        p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
+                        bufs.read.shrink();
+                        park(shared, token, p);
+                        return served;
+                    }
                     // Pipelined bytes already buffered (or already decrypted)
-                    // are served at once; otherwise the next turn parks.
+                    // are served at once.
                     continue;
                 }
                 next

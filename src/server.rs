@@ -568,6 +568,11 @@ impl<H: Handler> Shared<H> {
         lock(&self.slab)
     }
 
+    /// The most poller workers this server may run.
+    pub(crate) fn max_workers(&self) -> usize {
+        self.max_workers
+    }
+
     /// The first half of shutdown, which never waits: stop accepting, wake
     /// every worker, close idle connections.
     pub(crate) fn begin_shutdown(&self) {
