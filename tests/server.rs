@@ -3,8 +3,8 @@
 
 mod common;
 
-use basehttp::handler_fn;
 use basehttp::server::Concurrency;
+use basehttp::{Handler, HandlerResult, Request};
 use common::{Echo, TestServer};
 use std::io::Write;
 
@@ -45,9 +45,11 @@ fn shutdown_of_a_server_with_no_connections() {
     common::serve(Echo).stop().unwrap();
 }
 
-#[test]
-fn threading_server_names_its_threads_thread_n() {
-    let server = common::serve(handler_fn(|r| {
+/// Answers with the name of the thread that ran the handler.
+struct ThreadName;
+
+impl Handler for ThreadName {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
         let name = std::thread::current()
             .name()
             .unwrap_or("unnamed")
@@ -56,7 +58,12 @@ fn threading_server_names_its_threads_thread_n() {
         r.end_headers()?;
         r.wfile.write_all(name.as_bytes())?;
         Ok(())
-    }));
+    }
+}
+
+#[test]
+fn threading_server_names_its_threads_thread_n() {
+    let server = common::serve(ThreadName);
     let mut names = Vec::new();
     for _ in 0..2 {
         let mut c = server.connect();
@@ -69,16 +76,7 @@ fn threading_server_names_its_threads_thread_n() {
 
 #[test]
 fn threading_server_keeps_one_thread_per_connection() {
-    let server = common::serve(handler_fn(|r| {
-        let name = std::thread::current()
-            .name()
-            .unwrap_or("unnamed")
-            .to_string();
-        r.send_response(200)?;
-        r.end_headers()?;
-        r.wfile.write_all(name.as_bytes())?;
-        Ok(())
-    }));
+    let server = common::serve(ThreadName);
     let mut c = server.connect();
     let first = c.get("/").text().to_string();
     let second = c.get("/").text().to_string();
