@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Runs basehttp's benchmarks against their peers and writes the results into
+# BENCHMARKS.md at the repository root, each benchmark in its own section
+# between HTML comment markers (other sections of the file are kept).
+#
+# usage: bench/run.sh [BENCHMARK...]     (no argument: all of them)
+#
+#   idle   the connection model: 10,000 idle keep-alive connections,
+#          1,000 slowloris connections, sequential mode (bench/src/bin/idle.rs)
+#
+# Extra arguments for a benchmark program go in an environment variable, e.g.
+# IDLE_ARGS="--connections 2000" bench/run.sh idle
+#
+# On a fresh Debian machine it installs what it needs (nginx-light, wrk),
+# builds the root's `hello` example and this crate in release mode, then runs.
+set -euo pipefail
+
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$bench_dir/.." && pwd)"
+root_target="${CARGO_TARGET_DIR:-$root/target}"
+bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
+results="$root/BENCHMARKS.md"
+
+all_benchmarks=(idle)
+benchmarks=("$@")
+if [ ${#benchmarks[@]} -eq 0 ]; then
+    benchmarks=("${all_benchmarks[@]}")
+fi
+for b in "${benchmarks[@]}"; do
+    case "$b" in
+        idle) ;;
+        *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
+    esac
+done
+
+# --- What the machine needs -------------------------------------------------
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+nginx_bin() {
+    command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
+}
+
+missing=()
+[ -n "$(nginx_bin)" ] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "run.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update
+    packages=()
+    for m in "${missing[@]}"; do
+        if [ "$m" = nginx ]; then
+            # nginx-light where the release still has it, else nginx.
+            if apt-cache show nginx-light >/dev/null 2>&1; then
+                packages+=(nginx-light)
+            else
+                packages+=(nginx)
+            fi
+        else
+            packages+=("$m")
+        fi
+    done
+    as_root apt-get install -y "${packages[@]}"
+fi
+nginx="$(nginx_bin)"
+
+# --- Build --------------------------------------------------------------------
+
+(cd "$root" && cargo build --release --example hello)
+(cd "$bench_dir" && cargo build --release)
+
+# --- Results ------------------------------------------------------------------
+
+# Paths as they are written into BENCHMARKS.md: relative to the repository root.
+rel() {
+    case "$1" in
+        "$root"/*) echo "${1#"$root"/}" ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# replace_section NAME FILE: puts FILE's text between NAME's markers in
+# BENCHMARKS.md, replacing what was there, or appends it.
+replace_section() {
+    local start="<!-- bench:$1:start -->" end="<!-- bench:$1:end -->" body="$2"
+    if [ ! -f "$results" ]; then
+        # shellcheck disable=SC2016 # backquotes are Markdown
+        printf '# Benchmarks\n\nFigures produced by `bench/run.sh` (see bench/); each section says when, where and with which command.\n' >"$results"
+    fi
+    local tmp
+    tmp="$(mktemp)"
+    if grep -qF "$start" "$results"; then
+        awk -v start="$start" -v end="$end" -v body="$body" '
+            $0 == start { print; while ((getline line < body) > 0) print line; skipping = 1; next }
+            $0 == end { skipping = 0 }
+            !skipping { print }
+        ' "$results" >"$tmp"
+    else
+        { cat "$results"; printf '\n%s\n' "$start"; cat "$body"; printf '%s\n' "$end"; } >"$tmp"
+    fi
+    cat "$tmp" >"$results"
+    rm -f "$tmp"
+}
+
+machine_line() {
+    local cpu cores
+    cpu="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    cores="$(nproc)"
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), CPU: $cpu ($cores cores), Linux $(uname -r)"
+}
+
+# lock_version LOCKFILE CRATE: the version of CRATE that LOCKFILE pins.
+lock_version() {
+    awk -v n="$2" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$1"
+}
+
+versions_line() {
+    local lock="$bench_dir/Cargo.lock" hyper tiny nginx_v commit
+    hyper="$(lock_version "$lock" hyper)"
+    tiny="$(lock_version "$lock" tiny_http)"
+    nginx_v="$("$nginx" -v 2>&1 | sed 's/.*nginx\///')"
+    commit="$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    echo "basehttp at \`$commit\`; hyper $hyper (hyper-util, tokio current-thread), tiny_http $tiny, nginx $nginx_v"
+}
+
+run_idle() {
+    local out body cmd
+    out="$(mktemp)"
+    body="$(mktemp)"
+    # shellcheck disable=SC2206 # IDLE_ARGS is split into arguments on purpose
+    local extra=(${IDLE_ARGS:-})
+    local args=(--hello "$(rel "$root_target/release/examples/hello")"
+        --peers "$(rel "$bench_target/release")" --nginx "$nginx" "${extra[@]}")
+    local program
+    program="$(rel "$bench_target/release/idle")"
+    cmd="$program ${args[*]}"
+    echo "run.sh: $cmd" >&2
+    (cd "$root" && "$program" "${args[@]}") | tee "$out"
+    {
+        echo "## Connection model: idle and slow connections"
+        echo
+        echo "$(machine_line)."
+        echo "$(versions_line)."
+        echo
+        echo "Command: \`bench/run.sh idle\`, which builds in release mode and runs, from the repository root:"
+        echo
+        echo '```'
+        echo "$cmd"
+        echo '```'
+        echo
+        echo "Servers: basehttp is \`examples/hello --mode pool\` (and \`--mode sequential\` for the last rows);"
+        echo "hyper, tiny_http are \`bench/src/bin/{hyper_hello,tiny_http_hello}.rs\`; nginx is started with its own"
+        echo "configuration (one process, access log off, keep-alive 75 s). Every server and the benchmark share"
+        echo "the machine's open-file limit (each raises its soft limit to the hard one). The client is one epoll"
+        echo "loop over nonblocking sockets, at most 100 requests in flight. \"closed by the server\" is checked"
+        echo "without sending anything (a peek on every idle socket). The slowloris connections each send one"
+        echo "byte of a never-ending request head per second; the normal client sends a keep-alive \`GET /\`"
+        echo "every millisecond, and its latency is the time from the request's first byte to the response's last."
+        echo
+        echo "What the peers do, from their source: tiny_http serves each connection on a thread of its own"
+        echo "and holds two descriptors for it (the socket and a \`try_clone\` of it), and its accept thread"
+        echo "ends the server at the first \`accept\` error, EMFILE included; hyper's 30 s header-read timeout"
+        echo "takes effect only with a timer, which its defaults do not set, so slow heads are never timed out."
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section idle "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+for b in "${benchmarks[@]}"; do
+    "run_$b"
+done

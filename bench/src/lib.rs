@@ -1,0 +1,526 @@
+//! What the benchmark programs share: starting and stopping the servers under
+//! test (basehttp's `hello` example, the peers of this crate, nginx), process
+//! figures from `/proc`, CPU pinning, and a minimal HTTP/1.1 client.
+//!
+//! Every server is started through [`Server`], whose `Drop` stops it (SIGTERM,
+//! then SIGKILL after a grace period), and which asks the kernel to kill it
+//! too if the benchmark dies without unwinding (`PR_SET_PDEATHSIG`): a
+//! benchmark run never leaves a process behind.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The request every benchmark client sends.
+pub const GET_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// The body every server under test answers `GET /` with.
+pub const HELLO_BODY: &[u8] = b"Hello, World!";
+
+/// Prints the startup line of basehttp's examples with the real address and
+/// flushes it, so one harness can drive every server.
+pub fn announce(addr: SocketAddr) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Starting server on http://{addr}, use <Ctrl-C> to stop"
+    );
+    let _ = out.flush();
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft
+/// limit.
+pub fn raise_open_files_limit() -> libc::rlim_t {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// Pins the calling thread (and the threads it starts afterwards) to one
+/// CPU. Returns false if the kernel refused.
+pub fn pin_current_thread(cpu: usize) -> bool {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+/// How servers and load are placed on CPUs: with `taskset` and at least two
+/// CPUs, servers run on CPU 1 and the benchmark itself on CPU 0.
+#[derive(Clone, Copy, Debug)]
+pub struct Pinning {
+    pub enabled: bool,
+}
+
+impl Pinning {
+    /// Pins the current process to CPU 0 if `taskset` exists and the machine
+    /// has two CPUs or more, and remembers to start servers on CPU 1.
+    pub fn setup() -> Pinning {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let taskset = Command::new("taskset")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let enabled = cpus >= 2 && taskset && pin_current_thread(0);
+        Pinning { enabled }
+    }
+
+    /// A command running `program`, on CPU 1 when pinning is on.
+    pub fn command(&self, program: &Path) -> Command {
+        if self.enabled {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg("1").arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        if self.enabled {
+            "servers pinned to CPU 1, load to CPU 0 (taskset)"
+        } else {
+            "no CPU pinning (taskset missing or a single CPU)"
+        }
+    }
+}
+
+/// Process figures from `/proc/PID/status`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcStatus {
+    /// Resident set size, KiB.
+    pub vm_rss_kib: u64,
+    /// Peak resident set size, KiB.
+    pub vm_hwm_kib: u64,
+    /// Threads of the process.
+    pub threads: u64,
+}
+
+/// Reads `/proc/PID/status`.
+pub fn proc_status(pid: u32) -> io::Result<ProcStatus> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let mut status = ProcStatus::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let number = || {
+            value
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        match key {
+            "VmRSS" => status.vm_rss_kib = number(),
+            "VmHWM" => status.vm_hwm_kib = number(),
+            "Threads" => status.threads = number(),
+            _ => {}
+        }
+    }
+    Ok(status)
+}
+
+/// A free loopback port, for servers (nginx) that cannot be told to pick one.
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A server under test, stopped when dropped.
+pub struct Server {
+    pub name: String,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    /// A directory to remove once the server has stopped (nginx's).
+    temp_dir: Option<PathBuf>,
+}
+
+/// Parses `Starting server on http://HOST:PORT, use <Ctrl-C> to stop`.
+fn parse_startup_line(line: &str) -> Option<SocketAddr> {
+    let rest = line.trim().strip_prefix("Starting server on http://")?;
+    let (addr, _) = rest.split_once(',')?;
+    addr.trim_end_matches('/').parse().ok()
+}
+
+/// Makes the kernel send SIGKILL to the child if the benchmark (the thread
+/// that started it) dies without running `Drop`.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs in the closure.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+impl Server {
+    /// Starts `program args…` (an `ADDRESS` of `127.0.0.1:0` among them) and
+    /// waits, at most 30 s, for the startup line that gives its address.
+    pub fn start(
+        name: &str,
+        pinning: Pinning,
+        program: &Path,
+        args: &[&str],
+    ) -> io::Result<Server> {
+        let mut command = pinning.command(program);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        die_with_parent(&mut command);
+        let mut child = command.spawn().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot start {}: {e}", program.display()))
+        })?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        // Reads the startup line, then keeps draining stdout so the server
+        // never blocks on a full pipe; ends at the server's exit.
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = io::copy(&mut reader, &mut io::sink());
+        });
+        let mut server = Server {
+            name: name.to_string(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            child: Some(child),
+            temp_dir: None,
+        };
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        match parse_startup_line(&line) {
+            Some(addr) => {
+                server.addr = addr;
+                Ok(server)
+            }
+            None => Err(io::Error::other(format!(
+                "{name}: no startup line (got {line:?})"
+            ))),
+        }
+    }
+
+    /// Starts Debian's nginx with its own configuration in a fresh temporary
+    /// directory: one process (no master), `daemon off`, access log off,
+    /// keep-alive 75 s, answering `Hello, World!` as `text/plain`.
+    pub fn start_nginx(pinning: Pinning, nginx: &Path) -> io::Result<Server> {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "basehttp-bench-nginx-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let nofile = raise_open_files_limit();
+        let connections = nofile.saturating_sub(64).clamp(1024, 65_000);
+        let d = dir.display();
+        let config = format!(
+            "# generated by basehttp-bench
+worker_processes 1;
+daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+worker_rlimit_nofile {nofile};
+events {{
+    worker_connections {connections};
+}}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 75s;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            default_type text/plain;
+            return 200 \"Hello, World!\";
+        }}
+    }}
+}}
+"
+        );
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, config)?;
+        let mut command = pinning.command(nginx);
+        command
+            .arg("-p")
+            .arg(&dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        die_with_parent(&mut command);
+        let child = command.spawn().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot start {}: {e}", nginx.display()))
+        })?;
+        let mut server = Server {
+            name: "nginx".to_string(),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: Some(child),
+            temp_dir: Some(dir),
+        };
+        // nginx prints nothing: wait until it answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = server.child.as_mut().unwrap().try_wait()? {
+                let log =
+                    std::fs::read_to_string(server.temp_dir.as_ref().unwrap().join("error.log"))
+                        .unwrap_or_default();
+                return Err(io::Error::other(format!(
+                    "nginx exited at start ({status}): {log}"
+                )));
+            }
+            if let Ok(mut c) = Client::connect(server.addr)
+                && c.get().is_ok()
+            {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other("nginx did not answer within 30 s"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
+    pub fn status(&self) -> io::Result<ProcStatus> {
+        proc_status(self.pid())
+    }
+
+    /// The exit status, if the server process has ended by itself.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok()?
+    }
+
+    /// How many file descriptors the server process has open.
+    pub fn open_fds(&self) -> io::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.pid()))?.count())
+    }
+
+    /// Sends SIGTERM and waits up to `grace` for the exit, then SIGKILL.
+    /// Returns the exit status and how long the stop took.
+    pub fn stop(&mut self, grace: Duration) -> Option<(ExitStatus, Duration, bool)> {
+        let mut child = self.child.take()?;
+        let start = Instant::now();
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some((status, Duration::ZERO, false));
+        }
+        // SAFETY: kill(2) on the PID of our own unreaped child.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = start + grace;
+        let mut killed = false;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => {
+                    killed = true;
+                    let _ = child.kill();
+                    match child.wait() {
+                        Ok(status) => break status,
+                        Err(_) => return None,
+                    }
+                }
+            }
+        };
+        Some((status, start.elapsed(), killed))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+        if let Some(dir) = self.temp_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Parses a response head at the start of `buf`. `None`: incomplete. Else
+/// the head's length, the status code and the `Content-Length` (the servers
+/// under test always send one for these requests).
+pub fn parse_response_head(buf: &[u8]) -> Option<io::Result<(usize, u16, usize)>> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = &buf[..end];
+    let bad = |what: &str| {
+        Some(Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{what} in response head {:?}",
+                String::from_utf8_lossy(head)
+            ),
+        )))
+    };
+    let mut lines = head.split(|&b| b == b'\n');
+    let status_line = lines.next().unwrap_or_default();
+    let status = match status_line
+        .strip_prefix(b"HTTP/1.1 ")
+        .or_else(|| status_line.strip_prefix(b"HTTP/1.0 "))
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| std::str::from_utf8(code).ok())
+        .and_then(|code| code.parse::<u16>().ok())
+    {
+        Some(status) => status,
+        None => return bad("bad status line"),
+    };
+    let mut content_length = None;
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if line[..colon].eq_ignore_ascii_case(b"content-length") {
+            let value = String::from_utf8_lossy(&line[colon + 1..]);
+            match value.trim().parse::<usize>() {
+                Ok(n) => content_length = Some(n),
+                Err(_) => return bad("bad Content-Length"),
+            }
+        }
+    }
+    match content_length {
+        Some(n) => Some(Ok((end, status, n))),
+        None => bad("no Content-Length"),
+    }
+}
+
+/// A blocking keep-alive client, one request at a time, with 5 s timeouts.
+pub struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> io::Result<Client> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+        stream.set_nodelay(true)?;
+        Ok(Client {
+            stream,
+            buf: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Sends `GET /` and reads the whole response; checks for 200 and
+    /// `Hello, World!`.
+    pub fn get(&mut self) -> io::Result<()> {
+        self.stream.write_all(GET_REQUEST)?;
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(parsed) = parse_response_head(&self.buf) {
+                let (head, status, length) = parsed?;
+                if self.buf.len() >= head + length {
+                    if status != 200 || &self.buf[head..head + length] != HELLO_BODY {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "unexpected response {:?}",
+                                String::from_utf8_lossy(&self.buf)
+                            ),
+                        ));
+                    }
+                    return Ok(());
+                }
+            }
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Times one `get()`.
+    pub fn timed_get(&mut self) -> io::Result<Duration> {
+        let start = Instant::now();
+        self.get()?;
+        Ok(start.elapsed())
+    }
+}
+
+/// Times a fresh client: connect, one `GET /`, response read in full.
+pub fn fresh_client_latency(addr: SocketAddr) -> io::Result<Duration> {
+    let start = Instant::now();
+    let mut client = Client::connect(addr)?;
+    client.get()?;
+    Ok(start.elapsed())
+}
+
+/// The value at quantile `q` (0..=1) of `samples`, sorted in place.
+pub fn quantile(samples: &mut [Duration], q: f64) -> Option<Duration> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let index = ((samples.len() - 1) as f64 * q).round() as usize;
+    Some(samples[index])
+}
+
+/// A duration in milliseconds with a precision that suits it.
+pub fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// KiB as MiB, one decimal.
+pub fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The directory of the running executable (where cargo put the peers).
+pub fn exe_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
