@@ -111,6 +111,7 @@
 mod conn;
 mod date;
 mod engine;
+pub mod form;
 pub mod handler;
 mod log;
 pub mod proto;
@@ -122,6 +123,7 @@ pub mod tls;
 mod transport;
 pub mod wfile;
 
+pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
 pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
