@@ -104,13 +104,15 @@
 //! [`proto`] is a pure HTTP/1.1 codec with no I/O; `conn` runs one
 //! connection (keep-alive, pipelining, `Expect: 100-continue`, protocol
 //! errors); [`handler`] is the API above; [`server`] listens and schedules
-//! connections.
+//! connections; [`files`] is a ready-made handler that serves a directory
+//! (`SimpleHTTPRequestHandler`, and the `basehttp` binary's work).
 
 #![warn(missing_docs)]
 
 mod conn;
 mod date;
 mod engine;
+pub mod files;
 pub mod form;
 pub mod handler;
 mod log;
@@ -123,6 +125,7 @@ pub mod tls;
 mod transport;
 pub mod wfile;
 
+pub use files::SimpleHttpRequestHandler;
 pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
 pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};

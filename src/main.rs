@@ -1,0 +1,203 @@
+//! `basehttp`: serve a directory over HTTP, the counterpart of
+//! `python -m http.server`. Argument parsing and wiring only; the work is
+//! the library's [`SimpleHttpRequestHandler`] on a [`PoolHttpServer`].
+
+use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
+use clap::Parser;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Serve a directory over HTTP: the Rust counterpart of `python -m http.server`.
+#[derive(Parser, Debug)]
+#[command(name = "basehttp", version, color = clap::ColorChoice::Never)]
+struct Args {
+    /// TCP port to listen on; 0 asks the kernel for a free one
+    #[arg(default_value_t = 8000)]
+    port: u16,
+
+    /// Address to listen on [default: all interfaces, IPv6 and IPv4 where the host has IPv6]
+    #[arg(short, long, value_name = "ADDRESS")]
+    bind: Option<String>,
+
+    /// Directory to serve [default: the current directory]
+    #[arg(short, long, value_name = "DIR")]
+    directory: Option<PathBuf>,
+
+    /// HTTP version of the responses: HTTP/1.1 keeps connections open, HTTP/1.0 closes each after one request
+    #[arg(short, long, value_name = "VERSION", default_value = "HTTP/1.1",
+          value_parser = ["HTTP/1.0", "HTTP/1.1"])]
+    protocol: String,
+
+    /// Write no log line per request
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Exit status for bad arguments, as clap and Python's argparse use.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => return argument_error(&e),
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("basehttp: {message}");
+            ExitCode::from(USAGE_ERROR)
+        }
+        Err(Failure::Serve(e)) => {
+            eprintln!("basehttp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why the program stops with an error.
+enum Failure {
+    /// A bad argument, found before anything listens: status 2.
+    Usage(String),
+    /// The server failed while running: status 1.
+    Serve(io::Error),
+}
+
+/// `--help` and `--version` print and exit 0; any other parse error prints
+/// the first line of clap's message, and a hint, as one line: exit 2.
+fn argument_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
+    eprintln!("basehttp: {first} (see basehttp --help)");
+    ExitCode::from(USAGE_ERROR)
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    let directory = match &args.directory {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("."),
+    };
+    if !directory.is_dir() {
+        return Err(Failure::Usage(format!(
+            "directory {}: not an existing directory",
+            directory.display()
+        )));
+    }
+    let version = if args.protocol == "HTTP/1.0" {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    let handler = || {
+        Ok(SimpleHttpRequestHandler::new(&directory)
+            .map_err(|e| Failure::Usage(e.to_string()))?
+            .quiet(args.quiet)
+            .with_protocol_version(version))
+    };
+    // Fails here, before anything listens, if the directory is unusable.
+    handler()?;
+
+    let server = bind(args.bind.as_deref(), args.port, handler)?;
+    raise_open_files_limit();
+
+    // The signal handlers only write a byte to a socket pair that the server
+    // watches: no code runs in signal context beyond that write.
+    let (stop, signalled) = UnixStream::pair().map_err(Failure::Serve)?;
+    for signal in [SIGINT, SIGTERM] {
+        let writer = signalled.try_clone().map_err(Failure::Serve)?;
+        signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
+    }
+
+    announce(server.local_addr());
+    server.serve_until(&stop).map_err(Failure::Serve)
+}
+
+/// Binds the listening socket. Without `--bind`: `::` with IPv4 accepted
+/// too (dual-stack), or `0.0.0.0` on a host without IPv6, as Python does.
+/// `handler` makes the handler for each attempt (binding consumes it).
+fn bind(
+    address: Option<&str>,
+    port: u16,
+    handler: impl Fn() -> Result<SimpleHttpRequestHandler, Failure>,
+) -> Result<PoolHttpServer<SimpleHttpRequestHandler>, Failure> {
+    let config = ServerConfig::default();
+    let Some(host) = address else {
+        let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
+        return match PoolHttpServer::bind_with_config(any6, handler()?, config.clone()) {
+            Ok(server) => Ok(server),
+            Err(e) if no_ipv6(&e) => {
+                let any4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+                PoolHttpServer::bind_with_config(any4, handler()?, config)
+                    .map_err(|e| cannot_listen("0.0.0.0", port, &e))
+            }
+            Err(e) => Err(cannot_listen("::", port, &e)),
+        };
+    };
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => (host.trim_start_matches('[').trim_end_matches(']'), port)
+            .to_socket_addrs()
+            .map_err(|e| Failure::Usage(format!("cannot resolve address {host:?}: {e}")))?
+            .collect(),
+    };
+    PoolHttpServer::bind_with_config(addrs.as_slice(), handler()?, config)
+        .map_err(|e| cannot_listen(host, port, &e))
+}
+
+/// Whether binding `::` failed because the host has no IPv6.
+fn no_ipv6(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+    )
+}
+
+fn cannot_listen(host: &str, port: u16, e: &io::Error) -> Failure {
+    Failure::Usage(format!("cannot listen on {host} port {port}: {e}"))
+}
+
+/// Raises the soft limit on open files to the hard limit, so the server can
+/// hold as many connections as the system allows: a process-wide setting,
+/// the program's job rather than the library's.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+    }
+}
+
+/// The startup line, exactly as Python's `http.server` prints it, with the
+/// port actually bound; flushed, so a parent reading a pipe sees it at once.
+fn announce(addr: SocketAddr) {
+    let host = addr.ip();
+    let url_host = match host {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    let port = addr.port();
+    let mut out = io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Serving HTTP on {host} port {port} (http://{url_host}:{port}/) ..."
+    );
+    let _ = out.flush();
+}
