@@ -51,7 +51,11 @@ impl HeadScanner {
         loop {
             let Some(i) = memchr(b'\n', &buf[self.pos..]) else {
                 self.pos = buf.len();
-                self.check_line(buf.len() - self.line_start, limits)?;
+                // A CR at the very end may be the first half of the line's
+                // CRLF: it does not count towards the line's length.
+                let unfinished = &buf[self.line_start..];
+                let len = unfinished.len() - usize::from(unfinished.ends_with(b"\r"));
+                self.check_line(len, limits)?;
                 if buf.len() - self.head_start > limits.max_head {
                     return Err(ProtoError::HeadTooLarge);
                 }
@@ -830,6 +834,27 @@ mod tests {
         assert_eq!(raw.len(), 27);
         assert_eq!(scan_all(raw, &limits), Ok(Some((0, 27))));
         assert!(parse_head(raw, &mut Vec::new(), &limits).is_ok());
+    }
+
+    #[test]
+    fn a_line_at_the_limit_is_accepted_when_a_read_ends_between_cr_and_lf() {
+        // Found by the `head` fuzz target.
+        let limits = Limits {
+            max_request_line: 14,
+            max_header_line: 7,
+            max_headers: 4,
+            max_head: 100,
+        };
+        let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        for cut in [15, 24] {
+            let mut s = HeadScanner::new();
+            assert_eq!(
+                s.scan(&raw[..cut], &limits),
+                Ok(None),
+                "cut after the CR at {cut}"
+            );
+            assert_eq!(s.scan(raw, &limits), Ok(Some((0, raw.len()))));
+        }
     }
 
     #[test]
