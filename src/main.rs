@@ -1,4 +1,4 @@
-//! `basehttp`: serve a directory over HTTP, the counterpart of
+//! `basehttp`: serve a directory over HTTP or HTTPS, the counterpart of
 //! `python -m http.server`. Argument parsing and wiring only; the work is
 //! the library's [`SimpleHttpRequestHandler`] on a [`PoolHttpServer`].
 
@@ -35,6 +35,14 @@ struct Args {
     /// Write no log line per request
     #[arg(short, long)]
     quiet: bool,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Exit status for bad arguments, as clap and Python's argparse use.
@@ -74,11 +82,22 @@ fn argument_error(e: &clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
+    // clap's message is a paragraph (sometimes continued on indented
+    // lines, such as the missing argument's name), then usage: keep the
+    // paragraph, on one line.
     let rendered = e.render().to_string();
-    let first = rendered
+    let paragraph: Vec<&str> = rendered
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments");
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let joined = paragraph.join(" ");
+    let first = if joined.is_empty() {
+        "invalid arguments"
+    } else {
+        joined.as_str()
+    };
     let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
     eprintln!("basehttp: {first} (see basehttp --help)");
     ExitCode::from(USAGE_ERROR)
@@ -108,8 +127,21 @@ fn run(args: Args) -> Result<(), Failure> {
     };
     // Fails here, before anything listens, if the directory is unusable.
     handler()?;
+    // Likewise an unreadable certificate or key.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            basehttp::tls::load_server_config(cert, key)
+                .map_err(|e| Failure::Usage(format!("cannot use the certificate: {e}")))?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "HTTPS" } else { "HTTP" };
+    let config = ServerConfig {
+        tls,
+        ..ServerConfig::default()
+    };
 
-    let server = bind(args.bind.as_deref(), args.port, handler)?;
+    let server = bind(args.bind.as_deref(), args.port, config, handler)?;
     raise_open_files_limit();
 
     // The signal handlers only write a byte to a socket pair that the server
@@ -120,7 +152,7 @@ fn run(args: Args) -> Result<(), Failure> {
         signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
     }
 
-    announce(server.local_addr());
+    announce(scheme, server.local_addr());
     server.serve_until(&stop).map_err(Failure::Serve)
 }
 
@@ -130,9 +162,9 @@ fn run(args: Args) -> Result<(), Failure> {
 fn bind(
     address: Option<&str>,
     port: u16,
+    config: ServerConfig,
     handler: impl Fn() -> Result<SimpleHttpRequestHandler, Failure>,
 ) -> Result<PoolHttpServer<SimpleHttpRequestHandler>, Failure> {
-    let config = ServerConfig::default();
     let Some(host) = address else {
         let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         return match PoolHttpServer::bind_with_config(any6, handler()?, config.clone()) {
@@ -187,7 +219,8 @@ fn raise_open_files_limit() {
 
 /// The startup line, exactly as Python's `http.server` prints it, with the
 /// port actually bound; flushed, so a parent reading a pipe sees it at once.
-fn announce(addr: SocketAddr) {
+/// `scheme` is `HTTP` or `HTTPS`.
+fn announce(scheme: &str, addr: SocketAddr) {
     let host = addr.ip();
     let url_host = match host {
         IpAddr::V6(v6) => format!("[{v6}]"),
@@ -195,9 +228,10 @@ fn announce(addr: SocketAddr) {
     };
     let port = addr.port();
     let mut out = io::stdout().lock();
+    let url_scheme = scheme.to_ascii_lowercase();
     let _ = writeln!(
         out,
-        "Serving HTTP on {host} port {port} (http://{url_host}:{port}/) ..."
+        "Serving {scheme} on {host} port {port} ({url_scheme}://{url_host}:{port}/) ..."
     );
     let _ = out.flush();
 }

@@ -257,3 +257,80 @@ fn pem_files_load_and_bad_ones_are_named() {
     assert!(err.to_string().contains("missing.pem"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The `basehttp` binary, killed when dropped.
+struct Binary(std::process::Child);
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_binary_serves_https_from_pem_files() {
+    let cert = certificate();
+    let dir = std::env::temp_dir().join(format!("basehttp-https-bin-{}", std::process::id()));
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).expect("temp dir");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, &cert.cert_pem).expect("write cert");
+    std::fs::write(&key_path, &cert.key_pem).expect("write key");
+    std::fs::write(root.join("hello.txt"), "hello over TLS\n").expect("write a file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_basehttp"))
+        .arg("--tls-cert")
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .args(["-q", "-b", "127.0.0.1", "-d"])
+        .arg(&root)
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start basehttp");
+    let stdout = child.stdout.take().expect("stdout");
+    let binary = Binary(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(TIMEOUT).expect("the startup line");
+    let port: u16 = line
+        .strip_prefix("Serving HTTPS on 127.0.0.1 port ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected startup line {line:?}"));
+    assert_eq!(
+        line,
+        format!("Serving HTTPS on 127.0.0.1 port {port} (https://127.0.0.1:{port}/) ...\n")
+    );
+    let mut s = connect(SocketAddr::from(([127, 0, 0, 1], port)), &cert);
+    let (status, body) = get(&mut s, "/hello.txt");
+    assert_eq!(
+        (status.as_str(), body.as_slice()),
+        ("HTTP/1.1 200 OK", &b"hello over TLS\n"[..])
+    );
+    drop(binary);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_binary_refuses_an_unreadable_certificate_with_one_line_and_status_2() {
+    let missing = std::env::temp_dir().join("basehttp-no-such-cert.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_basehttp"))
+        .arg("--tls-cert")
+        .arg(&missing)
+        .arg("--tls-key")
+        .arg(&missing)
+        .arg("0")
+        .output()
+        .expect("run basehttp");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("basehttp-no-such-cert.pem"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing listened");
+}
