@@ -552,21 +552,29 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
     for _ in 0..expired {
         closed(shared);
     }
-    for (token, p) in late_heads {
-        let io = Socket::new(
-            &p.stream,
-            Some(Duration::from_secs(1)),
-            Some(Duration::from_secs(1)),
-        );
-        bufs.read.clear();
-        let next = respond_to_head_error(
-            &shared.handler,
-            &io,
-            p.peer,
-            &shared.config,
-            bufs,
-            HeadError::Timeout,
-        );
+    for (token, mut p) in late_heads {
+        let next = {
+            let second = Some(Duration::from_secs(1));
+            let socket = Socket::new(&p.stream, second, second);
+            let tls;
+            let io: &dyn Transport = match p.tls.as_deref_mut() {
+                // The 408 must be encrypted like everything else on it.
+                Some(session) => {
+                    tls = TlsSocket::new(&socket, session);
+                    &tls
+                }
+                None => &socket,
+            };
+            bufs.read.clear();
+            respond_to_head_error(
+                &shared.handler,
+                io,
+                p.peer,
+                &shared.config,
+                bufs,
+                HeadError::Timeout,
+            )
+        };
         close(shared, token, p.stream, next);
     }
 }

@@ -334,3 +334,30 @@ fn the_binary_refuses_an_unreadable_certificate_with_one_line_and_status_2() {
     assert!(stderr.contains("basehttp-no-such-cert.pem"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing listened");
 }
+
+fn stalled_head_gets_an_encrypted_408<C: Concurrency>() {
+    let cert = certificate();
+    let config = ServerConfig {
+        head_timeout: Some(Duration::from_millis(300)),
+        ..https_config(&cert)
+    };
+    let server = TestServer::<Echo, C>::start(Echo, config);
+    let mut s = connect(server.addr(), &cert);
+    s.get_mut()
+        .write_all(b"GET /never-finished HTTP/1.1\r\nHost: x\r\n")
+        .expect("send");
+    s.get_mut().flush().expect("flush");
+    // Read through TLS: a plaintext 408 would fail to decrypt here.
+    let (status, _) = read_response(&mut s);
+    assert!(status.starts_with("HTTP/1.1 408 "), "{status}");
+}
+
+#[test]
+fn pool_server_answers_a_stalled_https_head_with_an_encrypted_408() {
+    stalled_head_gets_an_encrypted_408::<Pool>();
+}
+
+#[test]
+fn threading_server_answers_a_stalled_https_head_with_an_encrypted_408() {
+    stalled_head_gets_an_encrypted_408::<Threading>();
+}
