@@ -170,31 +170,31 @@ impl ExampleProcess {
         }
     }
 
-    /// Waits (bounded by `timeout`) for a standard-error line containing
-    /// `needle`, not seen before this call's `from` index; returns it.
-    pub fn wait_for_log(&mut self, needle: &str, from: usize, timeout: Duration) -> String {
-        if let Some(line) = self.log[from.min(self.log.len())..]
-            .iter()
-            .find(|l| l.contains(needle))
-        {
-            return line.clone();
-        }
+    /// Waits (bounded by `timeout`) until at least `count` standard-error
+    /// lines contain `needle`; returns the last of them.
+    pub fn wait_for_log_count(&mut self, needle: &str, count: usize, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
+            let matching: Vec<&String> = self.log.iter().filter(|l| l.contains(needle)).collect();
+            if matching.len() >= count.max(1) {
+                return matching[matching.len() - 1].clone();
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
+                Ok(line) => self.log.push(line),
                 Err(_) => panic!(
-                    "example {}: no log line with {needle:?} within {timeout:?}; log: {:#?}",
+                    "example {}: fewer than {count} log lines with {needle:?} within {timeout:?}; \
+                     log: {:#?}",
                     self.name, self.log
                 ),
             }
         }
+    }
+
+    /// Waits (bounded by `timeout`) for a standard-error line containing
+    /// `needle`; returns it.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_log_count(needle, 1, timeout)
     }
 
     /// A figure of the process from `/proc/PID/status`, in kB (say
