@@ -1,0 +1,243 @@
+//! A real browser uses the `basehttp` binary: headless Chromium (through
+//! chromedriver, see tests/browser/mod.rs) opens the directory listing,
+//! follows a link into a subdirectory, opens a text file, and plays a
+//! WebM/Opus file in an `<audio>` element. The server's own log (standard
+//! error, Common Log Format) must show that the media element fetched the
+//! file with a `Range` request, answered 206.
+//!
+//! The media file is tests/fixtures/files/tone.webm (7.8 KB, a 3 s 440 Hz
+//! tone; Debian's Chromium plays Opus in WebM but not H.264), made with
+//! Debian's ffmpeg:
+//!
+//! ```text
+//! ffmpeg -f lavfi -i "sine=frequency=440:duration=3:sample_rate=48000" \
+//!     -c:a libopus -b:a 16k -ac 1 -bitexact -fflags +bitexact -flags:a +bitexact tone.webm
+//! ```
+//!
+//! Skipped with a printed reason where Chromium is not installed, unless
+//! `BASEHTTP_REQUIRE_BROWSER=1`.
+
+mod browser;
+
+use browser::Browser;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Bound on the binary's startup, on each awaited log line, and on playback.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `basehttp` binary serving a directory, killed (by its own handle)
+/// when dropped; its log lines arrive on a channel as they are written.
+struct Basehttp {
+    child: Child,
+    port: u16,
+    log: mpsc::Receiver<String>,
+    /// Log lines received so far.
+    seen: Vec<String>,
+}
+
+impl Basehttp {
+    fn start(dir: &Path) -> Basehttp {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_basehttp"))
+            .args(["-b", "127.0.0.1", "-d"])
+            .arg(dir)
+            .arg("0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start basehttp");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (line_tx, line_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = line_tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let (log_tx, log) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if log_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = line_rx.recv_timeout(TIMEOUT).unwrap_or_default();
+        let port = line
+            .strip_prefix("Serving HTTP on 127.0.0.1 port ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("basehttp: unexpected startup line {line:?}");
+        };
+        Basehttp {
+            child,
+            port,
+            log,
+            seen: Vec::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Waits (bounded) for a log line containing every one of `parts`.
+    fn await_log(&mut self, parts: &[&str]) -> String {
+        let matches = |l: &String| parts.iter().all(|p| l.contains(p));
+        if let Some(line) = self.seen.iter().find(|l| matches(l)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if matches(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {parts:?} within {TIMEOUT:?}; log so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Basehttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The served tree: a text file and a media page in `media/`.
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    std::fs::write(dir.path().join("README.txt"), "top level\n").unwrap();
+    std::fs::write(media.join("notes.txt"), "These notes came from basehttp.\n").unwrap();
+    let tone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files/tone.webm");
+    std::fs::copy(&tone, media.join("tone.webm")).expect("copy the WebM fixture");
+    std::fs::write(
+        media.join("player.html"),
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>player</title></head>\n\
+         <body><h1>Player</h1><audio id=\"tone\" src=\"tone.webm\" preload=\"auto\" controls></audio>\n\
+         <button id=\"play\">Play</button> <p id=\"status\">stopped</p>\n\
+         <script>\n\
+         document.getElementById('play').onclick = () => {\n\
+           const status = document.getElementById('status');\n\
+           document.getElementById('tone').play().then(\n\
+             () => { status.textContent = 'status: playing'; },\n\
+             e => { status.textContent = 'status: refused: ' + e; });\n\
+         };\n\
+         </script>\n\
+         </body></html>\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Polls the `<audio>` element (each poll a WebDriver round trip, bounded)
+/// until it has played past `seconds`; returns its state as text.
+fn await_playback(b: &Browser, seconds: f64) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let state = b
+            .execute(
+                "const a = document.getElementById('tone');\n\
+                 return {t: a.currentTime, ready: a.readyState, paused: a.paused,\n\
+                         error: a.error ? a.error.code + ' ' + a.error.message : null,\n\
+                         duration: a.duration};",
+                json!([]),
+            )
+            .expect("read the audio element's state");
+        if let Some(error) = state["error"].as_str() {
+            panic!("the audio element failed: {error} ({state})");
+        }
+        if state["t"].as_f64().unwrap_or(0.0) >= seconds {
+            return state.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no playback past {seconds} s within {TIMEOUT:?}: {state}"
+        );
+    }
+}
+
+#[test]
+fn chromium_browses_the_listing_and_plays_media() {
+    let Some(b) = Browser::start_or_skip("chromium_browses_the_listing_and_plays_media") else {
+        return;
+    };
+    let dir = site();
+    let mut server = Basehttp::start(dir.path());
+
+    // The listing of the served directory.
+    b.goto(&server.url("/")).expect("open the listing");
+    let text = b
+        .wait_for_text("Directory listing for /")
+        .expect("the listing");
+    assert!(
+        text.contains("README.txt") && text.contains("media/"),
+        "{text}"
+    );
+
+    // Follow the link into the subdirectory, as a user clicks it.
+    b.find("a[href='media/']")
+        .expect("a link to media/")
+        .click()
+        .expect("click media/");
+    let text = b
+        .wait_for_text("Directory listing for /media/")
+        .expect("the subdirectory's listing");
+    assert!(
+        text.contains("notes.txt") && text.contains("tone.webm"),
+        "{text}"
+    );
+    assert_eq!(b.current_url().unwrap(), server.url("/media/"));
+
+    // Open the text file from its link.
+    b.find("a[href='notes.txt']")
+        .expect("a link to notes.txt")
+        .click()
+        .expect("click notes.txt");
+    b.wait_for_text("These notes came from basehttp.")
+        .expect("the text file");
+    server.await_log(&["\"GET /media/notes.txt HTTP/1.1\" 200"]);
+
+    // Play the media file with the page's Play button: a click through
+    // WebDriver is a user gesture, so Chromium's autoplay policy allows it
+    // (the harness does not pass --autoplay-policy=no-user-gesture-required).
+    b.goto(&server.url("/media/player.html"))
+        .expect("open the player");
+    b.wait_for_text("Player").expect("the player page");
+    b.find("#play")
+        .expect("the Play button")
+        .click()
+        .expect("click Play");
+    let text = b.wait_for_text("status: ").expect("a playback status");
+    assert!(text.contains("status: playing"), "{text}");
+    let state = await_playback(&b, 0.5);
+    println!("audio element: {state}");
+
+    // The media element itself asked for a range: Chromium sends
+    // `Range: bytes=0-`, which the server answers 206.
+    let line = server.await_log(&["\"GET /media/tone.webm HTTP/1.1\" 206"]);
+    println!("server log: {line}");
+}
