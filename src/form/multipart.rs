@@ -392,7 +392,10 @@ impl<R: Read> MultipartReader<R> {
         if self.eof {
             return Ok(0);
         }
-        if self.end == self.buf.len() && self.pos > 0 {
+        // Move the unread bytes (usually a few: a possible delimiter start)
+        // to the front once less than a quarter of the buffer is free, so
+        // reads stay large.
+        if self.pos > 0 && self.buf.len() - self.end < self.buf.len() / 4 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.scan_from -= self.pos.min(self.scan_from);
@@ -573,8 +576,22 @@ impl<R: Read> MultipartReader<R> {
     /// Reads body bytes of the current part into `out`; 0 at its end, when
     /// the state moves on to `Headers` or `Done`.
     fn read_body(&mut self, out: &mut [u8]) -> Result<usize, FormError> {
-        if self.state != State::Body || out.is_empty() {
-            return Ok(0);
+        match self.body_chunk(out.len())? {
+            Some((start, n)) => {
+                out[..n].copy_from_slice(&self.buf[start..start + n]);
+                Ok(n)
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The next run of body bytes of the current part, at most `max`, as a
+    /// range `(start, len)` of the buffer, consumed; `None` at the part's
+    /// end, when the state moves on to `Headers` or `Done`. Lets
+    /// [`Part::copy_to`] write straight from the buffer.
+    fn body_chunk(&mut self, max: usize) -> Result<Option<(usize, usize)>, FormError> {
+        if self.state != State::Body || max == 0 {
+            return Ok(None);
         }
         let dlen = self.delimiter.len();
         loop {
@@ -597,13 +614,13 @@ impl<R: Read> MultipartReader<R> {
                         self.pos = p + dlen + n;
                         self.scan_from = self.pos;
                         self.state = State::Done;
-                        return Ok(0);
+                        return Ok(None);
                     }
                     After::Next(n) => {
                         self.pos = p + dlen + n;
                         self.scan_from = self.pos;
                         self.state = State::Headers;
-                        return Ok(0);
+                        return Ok(None);
                     }
                     // Data that looks like a delimiter: give its first byte
                     // and search again after it.
@@ -628,13 +645,13 @@ impl<R: Read> MultipartReader<R> {
                     safe
                 }
             };
-            let n = out.len().min(data_end - self.pos);
-            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            let n = max.min(data_end - self.pos);
+            let start = self.pos;
             self.pos += n;
             if self.scan_from < self.pos {
                 self.scan_from = self.pos;
             }
-            return Ok(n);
+            return Ok(Some((start, n)));
         }
     }
 
@@ -680,12 +697,12 @@ impl<R: Read> Part<'_, R> {
         } else {
             Limit::Field
         };
-        let mut buf = [0u8; 16 << 10];
         let mut total = 0u64;
         let result = loop {
-            let n = match self.reader.read_body(&mut buf) {
-                Ok(0) => break Ok(total),
-                Ok(n) => n,
+            // Straight from the reader's buffer: no copy of our own.
+            let (start, n) = match self.reader.body_chunk(usize::MAX) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break Ok(total),
                 Err(e) => break Err(e),
             };
             total += n as u64;
@@ -694,7 +711,7 @@ impl<R: Read> Part<'_, R> {
             {
                 break Err(FormError::too_large(limit, max));
             }
-            if let Err(e) = w.write_all(&buf[..n]) {
+            if let Err(e) = w.write_all(&self.reader.buf[start..start + n]) {
                 break Err(e.into());
             }
         };
