@@ -7,9 +7,13 @@
 #
 #   idle   the connection model: 10,000 idle keep-alive connections,
 #          1,000 slowloris connections, sequential mode (bench/src/bin/idle.rs)
+#   files  static files: the basehttp binary against nginx and Python's
+#          http.server, 13 B / 4 KiB / 1 MiB at 16 and 64 connections, and a
+#          sparse 4 GiB file streamed (bench/src/bin/files.rs)
 #
 # Extra arguments for a benchmark program go in an environment variable, e.g.
 # IDLE_ARGS="--connections 2000" bench/run.sh idle
+# FILES_ARGS="--rounds 2 --duration 1" bench/run.sh files
 #
 # On a fresh Debian machine it installs what it needs (nginx-light, wrk),
 # builds the root's `hello` example and this crate in release mode, then runs.
@@ -21,14 +25,14 @@ root_target="${CARGO_TARGET_DIR:-$root/target}"
 bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
 results="$root/BENCHMARKS.md"
 
-all_benchmarks=(idle)
+all_benchmarks=(idle files)
 benchmarks=("$@")
 if [ ${#benchmarks[@]} -eq 0 ]; then
     benchmarks=("${all_benchmarks[@]}")
 fi
 for b in "${benchmarks[@]}"; do
     case "$b" in
-        idle) ;;
+        idle | files) ;;
         *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
     esac
 done
@@ -47,6 +51,7 @@ missing=()
 [ -n "$(nginx_bin)" ] || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "run.sh: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -71,6 +76,7 @@ nginx="$(nginx_bin)"
 # --- Build --------------------------------------------------------------------
 
 (cd "$root" && cargo build --release --example hello)
+(cd "$root" && cargo build --release --bin basehttp)
 (cd "$bench_dir" && cargo build --release)
 
 # --- Results ------------------------------------------------------------------
@@ -169,6 +175,54 @@ run_idle() {
         cat "$out"
     } >"$body"
     replace_section idle "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+run_files() {
+    local out body cmd
+    out="$(mktemp)"
+    body="$(mktemp)"
+    # shellcheck disable=SC2206 # FILES_ARGS is split into arguments on purpose
+    local extra=(${FILES_ARGS:-})
+    # python3 as found on PATH, named as such in BENCHMARKS.md.
+    local python_bin=python3
+    local args=(--basehttp "$(rel "$root_target/release/basehttp")"
+        --nginx "$nginx" --python "$python_bin" "${extra[@]}")
+    local program
+    program="$(rel "$bench_target/release/files")"
+    cmd="$program ${args[*]}"
+    echo "run.sh: $cmd" >&2
+    (cd "$root" && "$program" "${args[@]}") | tee "$out"
+    {
+        echo "## Static files: basehttp, nginx and Python's http.server"
+        echo
+        echo "$(machine_line)."
+        echo "$(versions_line); $("$python_bin" --version 2>&1); $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
+        echo
+        echo "Command: \`bench/run.sh files\`, which builds in release mode and runs, from the repository root:"
+        echo
+        echo '```'
+        echo "$cmd"
+        echo '```'
+        echo
+        echo "Servers, all serving the same temporary directory: basehttp is the \`basehttp\` binary with \`-q\`"
+        echo "(its \`PoolHttpServer\`, default settings); nginx runs one process with \`sendfile on\`,"
+        echo "\`tcp_nopush on\`, \`open_file_cache max=1000\`, \`access_log off\` and \`keepalive_requests\` raised so"
+        echo "it never closes a connection; Python is \`SimpleHTTPRequestHandler\` on \`ThreadingHTTPServer\`, as"
+        echo "\`python -m http.server\` runs it, with \`protocol_version = \"HTTP/1.1\"\` (keep-alive like the others)"
+        echo "and \`log_message\` silenced (like \`-q\` and \`access_log off\`). The load is wrk, one thread,"
+        echo "keep-alive, fetching one file over and over. Server CPU per request is the growth of utime + stime in"
+        echo "\`/proc/PID/stat\` during a measurement, divided by the requests wrk completed."
+        echo
+        echo "Python's small-file figures are low because its handler writes the head and the body in separate"
+        echo "unbuffered sends on a connection that keeps Nagle's algorithm on: each response waits for the"
+        echo "client's delayed ACK (up to 40 ms). That is how \`http.server\` behaves with HTTP/1.1, not a flaw of"
+        echo "the measurement."
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section files "$body"
     rm -f "$out" "$body"
     echo "run.sh: results written to $(rel "$results")" >&2
 }
