@@ -63,6 +63,23 @@ pub(crate) struct Parked {
     head_deadline: Option<Instant>,
 }
 
+impl Parked {
+    /// Runs `f` with the connection's transport — its socket with these
+    /// timeouts, through its TLS session if it has one — and the socket.
+    fn with_transport<R>(
+        &mut self,
+        read_timeout: Option<Duration>,
+        write_timeout: Option<Duration>,
+        f: impl FnOnce(&dyn Transport, &Socket<'_>) -> R,
+    ) -> R {
+        let socket = Socket::new(&self.stream, read_timeout, write_timeout);
+        match self.tls.as_deref_mut() {
+            Some(session) => f(&TlsSocket::new(&socket, session), &socket),
+            None => f(&socket, &socket),
+        }
+    }
+}
+
 enum SlotState {
     Free,
     Parked(Parked),
@@ -394,16 +411,8 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
     let mut served = false;
     loop {
         let mut head_deadline = p.head_deadline;
-        let turn = {
-            let socket = Socket::new(&p.stream, config.read_timeout, config.write_timeout);
-            let tls;
-            let io: &dyn Transport = match p.tls.as_deref_mut() {
-                Some(session) => {
-                    tls = TlsSocket::new(&socket, session);
-                    &tls
-                }
-                None => &socket,
-            };
+        let peer = p.peer;
+        let turn = p.with_transport(config.read_timeout, config.write_timeout, |io, socket| {
             let mut first_bytes = || {
                 if head_deadline.is_none() {
                     head_deadline = config.head_timeout.map(|t| Instant::now() + t);
@@ -419,7 +428,7 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
                     Turn::Served(serve_request(
                         &shared.handler,
                         io,
-                        p.peer,
+                        peer,
                         config,
                         bufs,
                         extent,
@@ -430,13 +439,13 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
                 Err(e) => Turn::Close(respond_to_head_error(
                     &shared.handler,
                     io,
-                    p.peer,
+                    peer,
                     config,
                     bufs,
                     e,
                 )),
             }
-        };
+        });
         p.head_deadline = head_deadline;
         let next = match turn {
             Turn::Park => {
@@ -553,28 +562,21 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
         closed(shared);
     }
     for (token, mut p) in late_heads {
-        let next = {
-            let second = Some(Duration::from_secs(1));
-            let socket = Socket::new(&p.stream, second, second);
-            let tls;
-            let io: &dyn Transport = match p.tls.as_deref_mut() {
-                // The 408 must be encrypted like everything else on it.
-                Some(session) => {
-                    tls = TlsSocket::new(&socket, session);
-                    &tls
-                }
-                None => &socket,
-            };
+        let second = Some(Duration::from_secs(1));
+        let peer = p.peer;
+        // Through the TLS session if there is one: the 408 must be encrypted
+        // like everything else on the connection.
+        let next = p.with_transport(second, second, |io, _| {
             bufs.read.clear();
             respond_to_head_error(
                 &shared.handler,
                 io,
-                p.peer,
+                peer,
                 &shared.config,
                 bufs,
                 HeadError::Timeout,
             )
-        };
+        });
         close(shared, token, p.stream, next);
     }
 }
