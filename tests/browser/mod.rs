@@ -350,17 +350,19 @@ impl Browser {
 
     /// Polls (bounded by [`TIMEOUT`]) until the page text contains
     /// `needle`; returns the text. Each poll is a WebDriver round trip, so
-    /// this waits on the browser, not on a timer.
+    /// this waits on the browser, not on a timer. A poll that fails while a
+    /// navigation replaces the page is retried.
     pub fn wait_for_text(&self, needle: &str) -> Result<String> {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let text = self.body_text()?;
-            if text.contains(needle) {
-                return Ok(text);
-            }
+            let last = match self.body_text() {
+                Ok(text) if text.contains(needle) => return Ok(text),
+                Ok(text) => format!("{text:?}"),
+                Err(e) => format!("error: {e}"),
+            };
             if Instant::now() > deadline {
                 return Err(err(format!(
-                    "page text never contained {needle:?}; last: {text:?}"
+                    "page text never contained {needle:?}; last: {last}"
                 )));
             }
         }
