@@ -10,6 +10,9 @@
 #   files  static files: the basehttp binary against nginx and Python's
 #          http.server, 13 B / 4 KiB / 1 MiB at 16 and 64 connections, and a
 #          sparse 4 GiB file streamed (bench/src/bin/files.rs)
+#   forms  a 1 GiB multipart upload through the post example against Python's
+#          python-multipart, and 100,000 urlencoded fields
+#          (bench/src/bin/form_upload.rs)
 #
 # Extra arguments for a benchmark program go in an environment variable, e.g.
 # IDLE_ARGS="--connections 2000" bench/run.sh idle
@@ -25,14 +28,14 @@ root_target="${CARGO_TARGET_DIR:-$root/target}"
 bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
 results="$root/BENCHMARKS.md"
 
-all_benchmarks=(idle files)
+all_benchmarks=(idle files forms)
 benchmarks=("$@")
 if [ ${#benchmarks[@]} -eq 0 ]; then
     benchmarks=("${all_benchmarks[@]}")
 fi
 for b in "${benchmarks[@]}"; do
     case "$b" in
-        idle | files) ;;
+        idle | files | forms) ;;
         *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
     esac
 done
@@ -77,6 +80,7 @@ nginx="$(nginx_bin)"
 
 (cd "$root" && cargo build --release --example hello)
 (cd "$root" && cargo build --release --bin basehttp)
+(cd "$root" && cargo build --release --example post)
 (cd "$bench_dir" && cargo build --release)
 
 # --- Results ------------------------------------------------------------------
@@ -223,6 +227,44 @@ run_files() {
         cat "$out"
     } >"$body"
     replace_section files "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+run_forms() {
+    local out body cmd
+    # The Python peer parses with python-multipart (PyPI).
+    if ! python3 -c "import python_multipart" 2>/dev/null; then
+        python3 -m pip install --quiet python-multipart
+    fi
+    out="$(mktemp)"
+    body="$(mktemp)"
+    # shellcheck disable=SC2206 # FORMS_ARGS is split into arguments on purpose
+    local extra=(${FORMS_ARGS:-})
+    local args=(--post "$(rel "$root_target/release/examples/post")" "${extra[@]}")
+    local program
+    program="$(rel "$bench_target/release/form_upload")"
+    cmd="$program ${args[*]}"
+    echo "run.sh: $cmd" >&2
+    (cd "$root" && "$program" "${args[@]}" 2>/dev/null) | tee "$out"
+    {
+        echo "## Forms: a 1 GiB upload and a flood of fields"
+        echo
+        echo "$(machine_line)."
+        echo "basehttp at \`$(cd "$root" && git describe --always --dirty)\`; $(python3 --version 2>&1) with python-multipart."
+        echo
+        echo "Command: \`bench/run.sh forms\`, which builds in release mode and runs, from the repository root:"
+        echo
+        echo '```'
+        echo "$cmd"
+        echo '```'
+        echo
+        echo "The basehttp figures include the HTTP and socket work (the \`post\` example over loopback);"
+        echo "Python's are python-multipart's parser alone, fed from a pipe."
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section forms "$body"
     rm -f "$out" "$body"
     echo "run.sh: results written to $(rel "$results")" >&2
 }
