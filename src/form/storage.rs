@@ -55,33 +55,36 @@ impl UploadedFile {
 /// One field of a form, in the order the client sent it.
 #[derive(Debug)]
 pub struct Field {
-    name: String,
-    filename: Option<String>,
-    content_type: Option<String>,
-    headers: Vec<(String, String)>,
+    /// The part's headers (for a urlencoded field: just its name).
+    part: PartHeaders,
     value: FieldValue,
 }
 
 impl Field {
     /// The field's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.part.name()
     }
 
     /// The client's name for an uploaded file (see
     /// [`PartHeaders::filename`] for the caveats); `None` for a text field.
     pub fn filename(&self) -> Option<&str> {
-        self.filename.as_deref()
+        self.part.filename()
     }
 
     /// The part's `Content-Type`, if it sent one.
     pub fn content_type(&self) -> Option<&str> {
-        self.content_type.as_deref()
+        self.part.content_type()
     }
 
     /// The part's header lines (empty for a urlencoded field).
     pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+        self.part.headers()
+    }
+
+    /// All of the part's parsed headers.
+    pub fn part_headers(&self) -> &PartHeaders {
+        &self.part
     }
 
     /// The value: text or file.
@@ -204,10 +207,12 @@ impl FieldStorage {
         let fields = pairs
             .into_iter()
             .map(|(name, value)| Field {
-                name,
-                filename: None,
-                content_type: None,
-                headers: Vec::new(),
+                part: PartHeaders {
+                    name,
+                    filename: None,
+                    content_type: None,
+                    raw: Vec::new(),
+                },
                 value: FieldValue::Text(value),
             })
             .collect();
@@ -225,13 +230,8 @@ impl FieldStorage {
         let mut fields = Vec::new();
         let mut in_memory = 0u64;
         while let Some(mut part) = reader.next_part()? {
-            let PartHeaders {
-                name,
-                filename,
-                content_type,
-                raw,
-            } = part.headers().clone();
-            let value = if filename.is_some() {
+            let headers = part.headers().clone();
+            let value = if headers.is_file() {
                 let mut builder = tempfile::Builder::new();
                 builder.prefix("basehttp-upload-");
                 let mut temp = match &config.temp_dir {
@@ -253,10 +253,7 @@ impl FieldStorage {
                 FieldValue::Text(text)
             };
             fields.push(Field {
-                name,
-                filename,
-                content_type,
-                headers: raw,
+                part: headers,
                 value,
             });
         }
@@ -284,8 +281,8 @@ impl FieldStorage {
         self.fields
             .iter()
             .enumerate()
-            .filter(|(i, f)| !self.fields[..*i].iter().any(|g| g.name == f.name))
-            .map(|(_, f)| f.name.as_str())
+            .filter(|(i, f)| !self.fields[..*i].iter().any(|g| g.name() == f.name()))
+            .map(|(_, f)| f.name())
     }
 
     /// Whether a field called `name` was sent (Python's `name in form`).
@@ -295,7 +292,7 @@ impl FieldStorage {
 
     /// The first field called `name`.
     pub fn get(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| f.name() == name)
     }
 
     /// Every field called `name`, in order.
@@ -303,7 +300,7 @@ impl FieldStorage {
     where
         's: 'n,
     {
-        self.fields.iter().filter(move |f| f.name == name)
+        self.fields.iter().filter(move |f| f.name() == name)
     }
 
     /// The text of the first text field called `name` (Python's
