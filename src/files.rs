@@ -41,7 +41,7 @@
 //! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
 
 use crate::handler::{Handler, HandlerResult, Request};
-use crate::status;
+use crate::status::{self, html_escape_into};
 use http::{StatusCode, Version};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
@@ -398,16 +398,16 @@ impl SimpleHttpRequestHandler {
     }
 
     /// 416 with `Content-Range: bytes */LEN` (RFC 9110 §15.5.17) and the
-    /// standard error page. `send_error` cannot carry the extra header, so
-    /// this is the same page, sent by hand.
+    /// standard error page. Unlike `send_error`, it keeps the connection:
+    /// the request was well formed, only the range was out of bounds.
     fn send_unsatisfiable(&self, r: &mut Request<'_>, len: u64) -> HandlerResult {
         let code = StatusCode::RANGE_NOT_SATISFIABLE;
         let message = code.canonical_reason().unwrap_or("Range Not Satisfiable");
         r.log_error(format_args!("code {}, message {message}", code.as_u16()));
         let page = self.error_message_format(
             code,
-            &status::html_escape(message),
-            &status::html_escape(status::explanation(code)),
+            &status::html_escape(message, false),
+            &status::html_escape(status::explanation(code), false),
         );
         r.send_response(code)?;
         r.send_header("Content-Range", format_args!("bytes */{len}"))?;
@@ -1064,25 +1064,10 @@ struct Entry {
     modified: Option<Modified>,
 }
 
-/// Escapes text for HTML, quotes included (Python's `html.escape`), so it
-/// is safe in element text and in attribute values.
-fn escape_html(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-}
-
 /// The listing page: Python's layout, with a table for sizes and times.
 fn listing_page(path: &str, entries: &[Entry], parent: bool) -> String {
     let mut title = String::new();
-    escape_html(&format!("Directory listing for {path}"), &mut title);
+    html_escape_into(&format!("Directory listing for {path}"), true, &mut title);
     let mut page = String::with_capacity(512 + entries.len() * 160);
     let _ = write!(
         page,
@@ -1105,9 +1090,9 @@ fn listing_page(path: &str, entries: &[Entry], parent: bool) -> String {
             display.push('@');
         }
         page.push_str("<tr><td><a href=\"");
-        escape_html(&href, &mut page);
+        html_escape_into(&href, true, &mut page);
         page.push_str("\">");
-        escape_html(&display, &mut page);
+        html_escape_into(&display, true, &mut page);
         page.push_str("</a></td><td>");
         match entry.size {
             Some(size) => {

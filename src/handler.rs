@@ -382,8 +382,8 @@ impl<'a> Request<'a> {
         let body = if has_body {
             let page = handler.error_message_format(
                 code,
-                &status::html_escape(message),
-                &status::html_escape(explain),
+                &status::html_escape(message, false),
+                &status::html_escape(explain, false),
             );
             self.send_header("Content-Type", handler.error_content_type())?;
             self.send_header("Content-Length", page.len())?;

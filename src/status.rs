@@ -53,19 +53,26 @@ pub(crate) fn explanation(code: StatusCode) -> &'static str {
     }
 }
 
-/// Escapes `&`, `<` and `>` for HTML text (not attribute values), as
-/// Python's `html.escape(s, quote=False)` does for error pages.
-pub(crate) fn html_escape(s: &str) -> String {
+/// Escapes `&`, `<` and `>` for HTML text, and with `quote` also `"` and
+/// `'` for attribute values, as Python's `html.escape(s, quote)`.
+pub(crate) fn html_escape(s: &str, quote: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    html_escape_into(s, quote, &mut out);
+    out
+}
+
+/// [`html_escape`], appending to `out`.
+pub(crate) fn html_escape_into(s: &str, quote: bool, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '"' if quote => out.push_str("&quot;"),
+            '\'' if quote => out.push_str("&#x27;"),
             _ => out.push(c),
         }
     }
-    out
 }
 
 /// The default error page. `message` and `explain` must already be escaped.
@@ -95,8 +102,12 @@ mod tests {
     #[test]
     fn escaping() {
         assert_eq!(
-            html_escape("<a href='x'>&\"</a>"),
+            html_escape("<a href='x'>&\"</a>", false),
             "&lt;a href='x'&gt;&amp;\"&lt;/a&gt;"
+        );
+        assert_eq!(
+            html_escape("<a href='x'>&\"</a>", true),
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;/a&gt;"
         );
     }
 
