@@ -188,12 +188,7 @@ pub(crate) fn respond_to_head_error(
     bufs: &mut ConnBuffers,
     error: HeadError,
 ) -> Next {
-    let e = match error {
-        HeadError::Timeout => ProtoErrorOrTimeout::Timeout,
-        HeadError::Proto(e) => ProtoErrorOrTimeout::Proto(e),
-        HeadError::Gone | HeadError::WouldBlock => return Next::Close,
-    };
-    respond_to_error(handler, io, peer, config, bufs, "", e)
+    respond_to_error(handler, io, peer, config, bufs, "", error)
 }
 
 /// Answers the request whose head is `extent` of the buffered bytes, as
@@ -214,21 +209,13 @@ pub(crate) fn serve_request(
         Ok(head) => head,
         Err(e) => {
             let line = first_line(&bufs.head).to_owned();
-            return respond_to_error(
-                handler,
-                io,
-                peer,
-                config,
-                bufs,
-                &line,
-                ProtoErrorOrTimeout::Proto(e),
-            );
+            return respond_to_error(handler, io, peer, config, bufs, &line, HeadError::Proto(e));
         }
     };
     let body = match head.body {
         BodyFraming::Length(n) if config.max_body_size.is_some_and(|max| n > max) => {
             let line = head.request_line.to_owned();
-            let e = ProtoErrorOrTimeout::Proto(ProtoError::BodyTooLarge);
+            let e = HeadError::Proto(ProtoError::BodyTooLarge);
             return respond_to_error(handler, io, peer, config, bufs, &line, e);
         }
         BodyFraming::Length(n) => BodyState::Length(n),
@@ -330,11 +317,6 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
-enum ProtoErrorOrTimeout {
-    Proto(ProtoError),
-    Timeout,
-}
-
 /// Answers a request that never reached a handler, then closes.
 fn respond_to_error(
     handler: &dyn Handler,
@@ -343,11 +325,13 @@ fn respond_to_error(
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     requestline: &str,
-    error: ProtoErrorOrTimeout,
+    error: HeadError,
 ) -> Next {
     let (code, message) = match error {
-        ProtoErrorOrTimeout::Proto(e) => (e.status(), e.message()),
-        ProtoErrorOrTimeout::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
+        HeadError::Proto(e) => (e.status(), e.message()),
+        HeadError::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
+        // Nobody to answer, or nothing to answer yet.
+        HeadError::Gone | HeadError::WouldBlock => return Next::Close,
     };
     let mut wfile = Wfile::new(
         io,
