@@ -333,9 +333,11 @@ fn parse_fields(
 ) -> Result<(), ProtoError> {
     // RFC 9112 §5.2: obs-fold, a line starting with SP or HTAB, must be
     // rejected or unfolded by a server; httparse would call it a bad name.
-    if matches!(block.first(), Some(b' ' | b'\t'))
-        || memchr::memmem::find(block, b"\n ").is_some()
-        || memchr::memmem::find(block, b"\n\t").is_some()
+    // One pass over the line starts.
+    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
+    if line_starts
+        .into_iter()
+        .any(|i| matches!(block.get(i), Some(b' ' | b'\t')))
     {
         return Err(ProtoError::ObsFold);
     }
