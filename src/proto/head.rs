@@ -334,11 +334,9 @@ fn parse_fields(
     // RFC 9112 §5.2: obs-fold, a line starting with SP or HTAB, must be
     // rejected or unfolded by a server; httparse would call it a bad name.
     // One pass over the line starts.
-    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
-    if line_starts
-        .into_iter()
-        .any(|i| matches!(block.get(i), Some(b' ' | b'\t')))
-    {
+    let mut line_starts =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
+    if line_starts.any(|i| matches!(block.get(i), Some(b' ' | b'\t'))) {
         return Err(ProtoError::ObsFold);
     }
     let mut raw = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
