@@ -13,10 +13,17 @@
 #   forms  a 1 GiB multipart upload through the post example against Python's
 #          python-multipart, and 100,000 urlencoded fields
 #          (bench/src/bin/form_upload.rs)
+#   throughput
+#          requests/s, latency and server CPU per request under wrk: the
+#          hello example (pool and sequential modes) against hyper, tiny_http,
+#          a raw epoll server (the ceiling) and Python's http.server, with
+#          keep-alive, Connection: close, POST and pipelined loads
+#          (bench/src/bin/throughput.rs)
 #
 # Extra arguments for a benchmark program go in an environment variable, e.g.
 # IDLE_ARGS="--connections 2000" bench/run.sh idle
 # FILES_ARGS="--rounds 2 --duration 1" bench/run.sh files
+# THROUGHPUT_ARGS="--rounds 1 --duration 1" bench/run.sh throughput
 #
 # On a fresh Debian machine it installs what it needs (nginx-light, wrk),
 # builds the root's `hello` example and this crate in release mode, then runs.
@@ -28,14 +35,14 @@ root_target="${CARGO_TARGET_DIR:-$root/target}"
 bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
 results="$root/BENCHMARKS.md"
 
-all_benchmarks=(idle files forms)
+all_benchmarks=(idle files forms throughput)
 benchmarks=("$@")
 if [ ${#benchmarks[@]} -eq 0 ]; then
     benchmarks=("${all_benchmarks[@]}")
 fi
 for b in "${benchmarks[@]}"; do
     case "$b" in
-        idle | files | forms) ;;
+        idle | files | forms | throughput) ;;
         *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
     esac
 done
@@ -137,30 +144,45 @@ versions_line() {
     echo "basehttp at \`$commit\`; hyper $hyper (hyper-util, tokio current-thread), tiny_http $tiny, nginx $nginx_v"
 }
 
+# run_program NAME PROGRAM ARGS...: runs this crate's PROGRAM from the
+# repository root with ARGS, then the words of $NAME_ARGS (NAME in capitals:
+# IDLE_ARGS, ...); shows its output and keeps it in the file $out, and sets
+# $cmd to the command as BENCHMARKS.md quotes it.
+run_program() {
+    local var program
+    var="$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')_ARGS"
+    program="$(rel "$bench_target/release/$2")"
+    shift 2
+    # shellcheck disable=SC2206 # the variable is split into arguments on purpose
+    local args=("$@" ${!var:-})
+    cmd="$program ${args[*]}"
+    echo "run.sh: $cmd" >&2
+    (cd "$root" && "$program" "${args[@]}") | tee "$out"
+}
+
+# command_paragraph NAME: how BENCHMARKS.md says that benchmark NAME was run
+# (the command in $cmd).
+command_paragraph() {
+    echo "Command: \`bench/run.sh $1\`, which builds in release mode and runs, from the repository root:"
+    echo
+    echo '```'
+    echo "$cmd"
+    echo '```'
+}
+
 run_idle() {
     local out body cmd
     out="$(mktemp)"
     body="$(mktemp)"
-    # shellcheck disable=SC2206 # IDLE_ARGS is split into arguments on purpose
-    local extra=(${IDLE_ARGS:-})
-    local args=(--hello "$(rel "$root_target/release/examples/hello")"
-        --peers "$(rel "$bench_target/release")" --nginx "$nginx" "${extra[@]}")
-    local program
-    program="$(rel "$bench_target/release/idle")"
-    cmd="$program ${args[*]}"
-    echo "run.sh: $cmd" >&2
-    (cd "$root" && "$program" "${args[@]}") | tee "$out"
+    run_program idle idle --hello "$(rel "$root_target/release/examples/hello")" \
+        --peers "$(rel "$bench_target/release")" --nginx "$nginx"
     {
         echo "## Connection model: idle and slow connections"
         echo
         echo "$(machine_line)."
         echo "$(versions_line)."
         echo
-        echo "Command: \`bench/run.sh idle\`, which builds in release mode and runs, from the repository root:"
-        echo
-        echo '```'
-        echo "$cmd"
-        echo '```'
+        command_paragraph idle
         echo
         echo "Servers: basehttp is \`examples/hello --mode pool\` (and \`--mode sequential\` for the last rows);"
         echo "hyper, tiny_http are \`bench/src/bin/{hyper_hello,tiny_http_hello}.rs\`; nginx is started with its own"
@@ -187,28 +209,17 @@ run_files() {
     local out body cmd
     out="$(mktemp)"
     body="$(mktemp)"
-    # shellcheck disable=SC2206 # FILES_ARGS is split into arguments on purpose
-    local extra=(${FILES_ARGS:-})
     # python3 as found on PATH, named as such in BENCHMARKS.md.
     local python_bin=python3
-    local args=(--basehttp "$(rel "$root_target/release/basehttp")"
-        --nginx "$nginx" --python "$python_bin" "${extra[@]}")
-    local program
-    program="$(rel "$bench_target/release/files")"
-    cmd="$program ${args[*]}"
-    echo "run.sh: $cmd" >&2
-    (cd "$root" && "$program" "${args[@]}") | tee "$out"
+    run_program files files --basehttp "$(rel "$root_target/release/basehttp")" \
+        --nginx "$nginx" --python "$python_bin"
     {
         echo "## Static files: basehttp, nginx and Python's http.server"
         echo
         echo "$(machine_line)."
         echo "$(versions_line); $("$python_bin" --version 2>&1); $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
         echo
-        echo "Command: \`bench/run.sh files\`, which builds in release mode and runs, from the repository root:"
-        echo
-        echo '```'
-        echo "$cmd"
-        echo '```'
+        command_paragraph files
         echo
         echo "Servers, all serving the same temporary directory: basehttp is the \`basehttp\` binary with \`-q\`"
         echo "(its \`PoolHttpServer\`, default settings); nginx runs one process with \`sendfile on\`,"
@@ -253,11 +264,7 @@ run_forms() {
         echo "$(machine_line)."
         echo "basehttp at \`$(cd "$root" && git describe --always --dirty)\`; $(python3 --version 2>&1) with python-multipart."
         echo
-        echo "Command: \`bench/run.sh forms\`, which builds in release mode and runs, from the repository root:"
-        echo
-        echo '```'
-        echo "$cmd"
-        echo '```'
+        command_paragraph forms
         echo
         echo "The basehttp figures include the HTTP and socket work (the \`post\` example over loopback);"
         echo "Python's are python-multipart's parser alone, fed from a pipe."
@@ -265,6 +272,81 @@ run_forms() {
         cat "$out"
     } >"$body"
     replace_section forms "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+run_throughput() {
+    local out body cmd
+    out="$(mktemp)"
+    body="$(mktemp)"
+    # python3 as found on PATH, named as such in BENCHMARKS.md.
+    local python_bin=python3
+    run_program throughput throughput --hello "$(rel "$root_target/release/examples/hello")" \
+        --peers "$(rel "$bench_target/release")" --python "$python_bin" \
+        --python-server "$(rel "$bench_dir/python/hello_server.py")" --scripts "$(rel "$bench_dir/wrk")"
+    local lock="$bench_dir/Cargo.lock" commit
+    commit="$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    {
+        echo "## Throughput: basehttp, hyper, tiny_http, a raw epoll ceiling and Python's http.server"
+        echo
+        echo "$(machine_line)."
+        echo "basehttp at \`$commit\`; hyper $(lock_version "$lock" hyper) (hyper-util, tokio current-thread),"
+        echo "tiny_http $(lock_version "$lock" tiny_http); $("$python_bin" --version 2>&1); $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
+        echo
+        command_paragraph throughput
+        echo
+        echo "Servers, all answering \`GET /\` with \`Hello, World!\` (13 bytes, \`text/plain\`) and a \`POST\` with its"
+        echo "body, and all but tiny_http setting \`TCP_NODELAY\` on their connections:"
+        echo
+        echo "- **basehttp pool**, **basehttp sequential**: \`examples/hello.rs\` with \`--mode pool\` or"
+        echo "  \`--mode sequential\`, default settings; its handler is quoted below."
+        echo "- **hyper**: \`bench/src/bin/hyper_hello.rs\`, hyper's \`http1\` connections on a tokio current-thread"
+        echo "  runtime, default settings. **hyper pipeline_flush**: the same with \`http1::Builder::pipeline_flush(true)\`,"
+        echo "  which gathers the responses to pipelined requests into one write; it is the yardstick for pipelining."
+        echo "- **tiny_http**: \`bench/src/bin/tiny_http_hello.rs\`, one loop answering the requests that tiny_http's"
+        echo "  connection threads parse, as its documentation shows. It leaves Nagle's algorithm on and sends a"
+        echo "  response's head and a 4 KiB body in two writes, so under \`POST\` the body waits for wrk's delayed"
+        echo "  ACK (about 40 ms): its \`POST\` row measures that, not its parsing."
+        echo "- **ceiling**: \`bench/src/bin/ceiling.rs\`, not a server but a yardstick: one thread, one edge-triggered"
+        echo "  epoll loop, reads until \`EAGAIN\`, finds the end of each request head (and a \`POST\`'s"
+        echo "  \`Content-Length\` body), appends a canned response (with a \`Date\` made once a second) for every"
+        echo "  complete request in the buffer and writes them all with one \`write\`. It is the syscall-bound limit"
+        echo "  of one core."
+        echo "- **python**: \`bench/python/hello_server.py\`, \`http.server.ThreadingHTTPServer\` (a thread per"
+        echo "  connection) with a \`BaseHTTPRequestHandler\` subclass, \`protocol_version = \"HTTP/1.1\"\`, logging off."
+        echo "  **python --no-nodelay** is the same with Nagle's algorithm left on, as \`http.server\` leaves it:"
+        echo "  its head and body go out in two writes and the second waits for the client's delayed ACK. It runs"
+        echo "  \`keep-alive 16\` only, reported below that table."
+        echo
+        echo "Method. The load is wrk with one thread, \`--latency\` and \`--timeout 10s\`, for the duration given"
+        echo "below, in seven scenarios: keep-alive \`GET /\` over 1, 16, 64 and 256 connections; \`GET /\` with"
+        echo "\`Connection: close\` over 16; a 4 KiB \`POST\` over 64 (\`bench/wrk/post.lua\`); 16 pipelined \`GET /\`"
+        echo "per batch over 16 (\`bench/wrk/pipeline.lua\`). The servers run on CPU 1 and wrk on CPU 0 (taskset),"
+        echo "so the load never takes the server's core. A round starts each server afresh in turn, checks that it"
+        echo "answers a \`GET\` with 200 \`Hello, World!\` and echoes a \`POST\` (else the run fails), runs the seven"
+        echo "scenarios against it in the order above and stops it; the order of the servers rotates by one from"
+        echo "round to round, so none always goes first or follows the same neighbour. Keeping a server's scenarios"
+        echo "together costs one start per server per round instead of one per measurement; a slow spell of the"
+        echo "machine then hits one server's scenarios rather than one scenario's servers, which the rounds and their"
+        echo "medians even out (the min–max spread of CPU per request is printed for two scenarios to show the"
+        echo "noise). Each figure is the median over the rounds. req/s is wrk's \`Requests/sec\`; p50 and p99 are its"
+        echo "latency distribution, which includes wrk's correction for coordinated omission (a stalled response"
+        echo "adds samples for the requests it held back), so a few long stalls move p99 a long way. Server CPU per"
+        echo "request is the growth of \`utime + stime\` of the server process, all threads (\`/proc/PID/stat\`, in"
+        echo "clock ticks), over the wrk run, divided by the responses wrk counted; on loopback the kernel's TCP work"
+        echo "for a segment is partly done by the sender, so this mixes some of wrk's side in, alike for every server."
+        echo "Ratios are to hyper with its defaults, and for pipelining to hyper pipeline_flush as well."
+        echo
+        echo "The basehttp handler (\`examples/hello.rs\`):"
+        echo
+        echo '```rust'
+        awk '/^impl Handler for Hello/ { p = 1 } p { print } p && /^}/ { exit }' "$root/examples/hello.rs"
+        echo '```'
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section throughput "$body"
     rm -f "$out" "$body"
     echo "run.sh: results written to $(rel "$results")" >&2
 }

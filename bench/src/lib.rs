@@ -7,6 +7,7 @@
 //! too if the benchmark dies without unwinding (`PR_SET_PDEATHSIG`): a
 //! benchmark run never leaves a process behind.
 
+use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -161,11 +162,19 @@ pub struct Server {
     temp_dir: Option<PathBuf>,
 }
 
-/// Parses `Starting server on http://HOST:PORT, use <Ctrl-C> to stop`.
+/// Parses a server's first line: `Starting server on http://HOST:PORT, use
+/// <Ctrl-C> to stop` (basehttp's examples, [`announce`]) or `Serving HTTP on
+/// HOST port PORT ...` (the `basehttp` binary, Python's `http.server`).
 fn parse_startup_line(line: &str) -> Option<SocketAddr> {
-    let rest = line.trim().strip_prefix("Starting server on http://")?;
-    let (addr, _) = rest.split_once(',')?;
-    addr.trim_end_matches('/').parse().ok()
+    let line = line.trim();
+    if let Some(rest) = line.strip_prefix("Starting server on http://") {
+        let (addr, _) = rest.split_once(',')?;
+        return addr.trim_end_matches('/').parse().ok();
+    }
+    let rest = line.strip_prefix("Serving HTTP on ")?;
+    let (host, rest) = rest.split_once(" port ")?;
+    let port = rest.split(' ').next()?.parse::<u16>().ok()?;
+    Some(SocketAddr::new(host.parse().ok()?, port))
 }
 
 /// Makes the kernel send SIGKILL to the child if the benchmark (the thread
@@ -234,6 +243,26 @@ impl Server {
     /// directory: one process (no master), `daemon off`, access log off,
     /// keep-alive 75 s, answering `Hello, World!` as `text/plain`.
     pub fn start_nginx(pinning: Pinning, nginx: &Path) -> io::Result<Server> {
+        Server::start_nginx_with(
+            pinning,
+            nginx,
+            "",
+            r#"location / {
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }"#,
+        )
+    }
+
+    /// Starts nginx as [`Server::start_nginx`] does, with `http` directives
+    /// of the caller's added to the `http` block and `server` directives
+    /// (after `listen`) making up the one `server` block.
+    pub fn start_nginx_with(
+        pinning: Pinning,
+        nginx: &Path,
+        http: &str,
+        server: &str,
+    ) -> io::Result<Server> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "basehttp-bench-nginx-{}-{}",
@@ -263,12 +292,10 @@ http {{
     keepalive_timeout 75s;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
+    {http}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
-            default_type text/plain;
-            return 200 \"Hello, World!\";
-        }}
+        {server}
     }}
 }}
 "
@@ -325,6 +352,28 @@ http {{
 
     pub fn status(&self) -> io::Result<ProcStatus> {
         proc_status(self.pid())
+    }
+
+    /// The CPU time the server process has used so far: `utime + stime` of
+    /// all its threads, the ended ones included (fields 14 and 15 of
+    /// `/proc/PID/stat`), in clock ticks of `sysconf(_SC_CLK_TCK)`.
+    pub fn cpu_time(&self) -> io::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        let bad = || io::Error::other(format!("bad /proc/{}/stat", self.pid()));
+        // The fields after the command name, which is in parentheses: utime
+        // and stime are the 12th and 13th of them.
+        let (_, rest) = stat.rsplit_once(')').ok_or_else(bad)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| -> io::Result<u64> {
+            fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(bad)
+        };
+        let ticks = field(11)? + field(12)?;
+        // SAFETY: sysconf only reads a system constant.
+        let per_second = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+            n if n > 0 => n as u64,
+            _ => 100,
+        };
+        Ok(Duration::from_micros(ticks * 1_000_000 / per_second))
     }
 
     /// The exit status, if the server process has ended by itself.
@@ -523,4 +572,190 @@ pub fn exe_dir() -> PathBuf {
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// What one wrk run reported.
+#[derive(Clone, Debug, Default)]
+pub struct WrkRun {
+    /// Responses completed (`N requests in …`).
+    pub requests: u64,
+    /// The run's length as wrk measured it.
+    pub seconds: f64,
+    /// `Requests/sec:`, or `requests / seconds` if that line is missing.
+    pub requests_per_second: f64,
+    /// The 50% and 99% lines of the latency distribution (`--latency`).
+    pub p50: Option<Duration>,
+    pub p99: Option<Duration>,
+    /// wrk's `Socket errors: …` and `Non-2xx or 3xx responses: …` lines,
+    /// joined by `; `; empty when it reported none.
+    pub errors: String,
+}
+
+/// Runs `wrk -t1 -cCONNECTIONS -dDURATION --latency --timeout 10s EXTRA… URL`
+/// (extra arguments such as `-H` or `-s SCRIPT`) and parses its report. It
+/// runs on the CPUs of the calling thread (CPU 0 after [`Pinning::setup`]).
+pub fn run_wrk<S: AsRef<OsStr>>(
+    wrk: &Path,
+    url: &str,
+    connections: usize,
+    duration: Duration,
+    extra: &[S],
+) -> io::Result<WrkRun> {
+    let out = Command::new(wrk)
+        .args(["-t1", &format!("-c{connections}")])
+        .arg(format!("-d{}s", duration.as_secs().max(1)))
+        .args(["--latency", "--timeout", "10s"])
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {}: {e}", wrk.display())))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "wrk failed ({}): {text}",
+            out.status
+        )));
+    }
+    parse_wrk_report(&text)
+        .ok_or_else(|| io::Error::other(format!("unexpected wrk output: {text}")))
+}
+
+/// Parses wrk's report (see [`WrkRun`]).
+fn parse_wrk_report(text: &str) -> Option<WrkRun> {
+    let mut run = WrkRun::default();
+    let mut per_second = None;
+    let mut found = false;
+    for line in text.lines().map(str::trim) {
+        if let Some((n, rest)) = line.split_once(" requests in ") {
+            // "123456 requests in 3.00s, 45.67MB read"
+            run.requests = n.parse().ok()?;
+            run.seconds = wrk_duration(rest.split(',').next()?)?.as_secs_f64();
+            found = true;
+        } else if let Some(v) = line.strip_prefix("Requests/sec:") {
+            per_second = v.trim().parse::<f64>().ok();
+        } else if let Some(v) = line.strip_prefix("50%") {
+            run.p50 = wrk_duration(v.trim());
+        } else if let Some(v) = line.strip_prefix("99%") {
+            run.p99 = wrk_duration(v.trim());
+        } else if line.starts_with("Socket errors") || line.starts_with("Non-2xx") {
+            if !run.errors.is_empty() {
+                run.errors.push_str("; ");
+            }
+            run.errors.push_str(line);
+        }
+    }
+    run.requests_per_second = per_second.unwrap_or(run.requests as f64 / run.seconds.max(1e-9));
+    found.then_some(run)
+}
+
+/// A time as wrk prints it: `812.00us`, `1.23ms`, `3.00s`, `1.50m`.
+fn wrk_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let value: f64 = text[..split].parse().ok()?;
+    let seconds = match &text[split..] {
+        "us" => value / 1e6,
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+/// The median of `values` (the mean of the middle two for an even count;
+/// NaN for none). Sorts `values`.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// 10000 as "10,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// The command line of a benchmark program: `--option value` pairs and
+/// flags, taken one at a time; anything wrong ends the program through its
+/// `usage` function.
+pub struct CommandLine {
+    args: std::iter::Skip<std::env::Args>,
+    usage: fn(&str) -> !,
+}
+
+impl CommandLine {
+    /// The program's arguments, with the function that reports a mistake
+    /// (and the usage) and exits.
+    pub fn new(usage: fn(&str) -> !) -> CommandLine {
+        CommandLine {
+            args: std::env::args().skip(1),
+            usage,
+        }
+    }
+
+    /// The next option's name, e.g. `--rounds`.
+    pub fn next_name(&mut self) -> Option<String> {
+        self.args.next()
+    }
+
+    /// The value that follows the option `name`.
+    pub fn value(&mut self, name: &str) -> String {
+        self.args
+            .next()
+            .unwrap_or_else(|| (self.usage)(&format!("{name} needs a value")))
+    }
+
+    /// The value that follows `name`, as a number.
+    pub fn number(&mut self, name: &str) -> u64 {
+        let v = self.value(name);
+        v.parse()
+            .unwrap_or_else(|_| (self.usage)(&format!("{name}: not a number: {v:?}")))
+    }
+
+    /// The comma-separated list that follows `name`, each item one of `known`.
+    pub fn list(&mut self, name: &str, known: &[&str]) -> Vec<String> {
+        let list: Vec<String> = self.value(name).split(',').map(String::from).collect();
+        if let Some(bad) = list.iter().find(|s| !known.contains(&s.as_str())) {
+            (self.usage)(&format!(
+                "{name}: unknown {bad:?} (known: {})",
+                known.join(",")
+            ));
+        }
+        list
+    }
+
+    /// Reports an unknown option and exits.
+    pub fn unknown(&self, name: &str) -> ! {
+        (self.usage)(&format!("unknown argument {name:?}"))
+    }
+}
+
+/// The `[HOST:PORT]` argument of a peer server (`127.0.0.1:8080` if none);
+/// anything starting with `-` ends the program with a usage message.
+pub fn address_argument(program: &str) -> String {
+    match std::env::args().nth(1) {
+        Some(a) if a.starts_with('-') => {
+            eprintln!("{program}: unknown option {a:?}; usage: {program} [HOST:PORT]");
+            std::process::exit(2);
+        }
+        Some(a) => a,
+        None => "127.0.0.1:8080".to_string(),
+    }
 }

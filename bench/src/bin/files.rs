@@ -21,12 +21,12 @@
 //!        [--basehttp PATH] [--nginx PATH] [--python PATH] [--wrk PATH]
 //!        [--no-stream]`
 
-use basehttp_bench::{free_port, mib, parse_response_head, proc_status};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use basehttp_bench::{
+    CommandLine, Pinning, Server, median, mib, parse_response_head, proc_status, run_wrk, thousands,
+};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 struct Options {
@@ -61,31 +61,18 @@ fn parse_options() -> Options {
         wrk: PathBuf::from("wrk"),
         stream: true,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        let number = |v: String| -> u64 {
-            v.parse()
-                .unwrap_or_else(|_| usage(&format!("not a number: {v:?}")))
-        };
+    let mut args = CommandLine::new(usage);
+    while let Some(arg) = args.next_name() {
         match arg.as_str() {
-            "--rounds" => o.rounds = number(value()).max(1) as usize,
-            "--duration" => o.duration = Duration::from_secs(number(value()).max(1)),
-            "--servers" => o.servers = value().split(',').map(String::from).collect(),
-            "--basehttp" => o.basehttp = value().into(),
-            "--nginx" => o.nginx = value().into(),
-            "--python" => o.python = value().into(),
-            "--wrk" => o.wrk = value().into(),
+            "--rounds" => o.rounds = args.number(&arg).max(1) as usize,
+            "--duration" => o.duration = Duration::from_secs(args.number(&arg).max(1)),
+            "--servers" => o.servers = args.list(&arg, &["basehttp", "nginx", "python"]),
+            "--basehttp" => o.basehttp = args.value(&arg).into(),
+            "--nginx" => o.nginx = args.value(&arg).into(),
+            "--python" => o.python = args.value(&arg).into(),
+            "--wrk" => o.wrk = args.value(&arg).into(),
             "--no-stream" => o.stream = false,
-            _ => usage(&format!("unknown argument {arg:?}")),
-        }
-    }
-    for s in &o.servers {
-        if !["basehttp", "nginx", "python"].contains(&s.as_str()) {
-            usage(&format!("unknown server {s:?}"));
+            _ => args.unknown(&arg),
         }
     }
     o
@@ -154,119 +141,14 @@ fn make_site(www: &Path) -> io::Result<()> {
 // Servers
 // ---------------------------------------------------------------------------
 
-/// Whether servers go to CPU 1 and load to CPU 0.
-fn pinning() -> bool {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cpus >= 2
-        && Command::new("taskset")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
-fn on_cpu(pin: bool, cpu: usize, program: &Path) -> Command {
-    if pin {
-        let mut c = Command::new("taskset");
-        c.arg("-c").arg(cpu.to_string()).arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-/// A server under test, stopped (SIGTERM, then SIGKILL) when dropped.
-struct Running {
-    name: &'static str,
-    addr: SocketAddr,
-    child: Child,
-    _dir: Option<TempDir>,
-}
-
-impl Running {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// utime + stime of the whole process, in clock ticks.
-    fn cpu_ticks(&self) -> io::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        // Fields after the command name, which is in parentheses.
-        let rest = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r)
-            .ok_or_else(|| io::Error::other("bad /proc/PID/stat"))?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat(5), 12 and 13 here.
-        let field = |i: usize| -> io::Result<u64> {
-            fields
-                .get(i)
-                .and_then(|f| f.parse().ok())
-                .ok_or_else(|| io::Error::other("bad /proc/PID/stat"))
-        };
-        Ok(field(11)? + field(12)?)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Waits (30 s at most) for a `Serving HTTP on HOST port PORT ...` line,
-/// which both basehttp and our Python launcher print.
-fn await_serving_line(name: &'static str, child: &mut Child) -> io::Result<SocketAddr> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = io::copy(&mut reader, &mut io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-    let port = line
-        .strip_prefix("Serving HTTP on 127.0.0.1 port ")
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|p| p.parse::<u16>().ok())
-        .ok_or_else(|| io::Error::other(format!("{name}: no startup line (got {line:?})")))?;
-    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
-fn start_basehttp(pin: bool, program: &Path, www: &Path) -> io::Result<Running> {
-    let mut child = on_cpu(pin, 1, program)
-        .args(["-q", "-b", "127.0.0.1", "-d"])
-        .arg(www)
-        .arg("0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot start {}: {e}", program.display()))
-        })?;
-    let addr = await_serving_line("basehttp", &mut child)?;
-    Ok(Running {
-        name: "basehttp",
-        addr,
-        child,
-        _dir: None,
-    })
+fn start_basehttp(pin: Pinning, program: &Path, www: &Path) -> io::Result<Server> {
+    let www = www.to_string_lossy();
+    Server::start(
+        "basehttp",
+        pin,
+        program,
+        &["-q", "-b", "127.0.0.1", "-d", &www, "0"],
+    )
 }
 
 /// Python's `SimpleHTTPRequestHandler` on `ThreadingHTTPServer`, as
@@ -288,96 +170,20 @@ print(f"Serving HTTP on 127.0.0.1 port {server.server_address[1]} ...", flush=Tr
 server.serve_forever()
 "#;
 
-fn start_python(pin: bool, python: &Path, www: &Path) -> io::Result<Running> {
-    let mut child = on_cpu(pin, 1, python)
-        .arg("-c")
-        .arg(PYTHON_SERVER)
-        .arg(www)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", python.display())))?;
-    let addr = await_serving_line("python", &mut child)?;
-    Ok(Running {
-        name: "python",
-        addr,
-        child,
-        _dir: None,
-    })
+fn start_python(pin: Pinning, python: &Path, www: &Path) -> io::Result<Server> {
+    let www = www.to_string_lossy();
+    Server::start("python", pin, python, &["-c", PYTHON_SERVER, &www])
 }
 
-fn start_nginx(pin: bool, nginx: &Path, www: &Path) -> io::Result<Running> {
-    let dir = TempDir::new("nginx")?;
-    let port = free_port()?;
-    let d = dir.0.display();
-    let root = www.display();
-    let config = format!(
-        "# generated by basehttp-bench files
-worker_processes 1;
-daemon off;
-master_process off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    sendfile on;
+fn start_nginx(pin: Pinning, nginx: &Path, www: &Path) -> io::Result<Server> {
+    let http = "sendfile on;
     tcp_nopush on;
     open_file_cache max=1000 inactive=60s;
-    keepalive_requests 100000000;
-    keepalive_timeout 75s;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    types {{
+    types {
         text/html html;
         application/octet-stream bin;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-    }}
-}}
-"
-    );
-    let conf = dir.0.join("nginx.conf");
-    std::fs::write(&conf, config)?;
-    let child = on_cpu(pin, 1, nginx)
-        .arg("-p")
-        .arg(&dir.0)
-        .arg("-e")
-        .arg(dir.0.join("error.log"))
-        .arg("-c")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", nginx.display())))?;
-    let mut running = Running {
-        name: "nginx",
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        child,
-        _dir: Some(dir),
-    };
-    // nginx prints nothing: poll until it answers (bounded).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = running.child.try_wait()? {
-            return Err(io::Error::other(format!(
-                "nginx exited at start ({status})"
-            )));
-        }
-        if fetch_head(running.addr, "/").is_ok() {
-            return Ok(running);
-        }
-        if Instant::now() > deadline {
-            return Err(io::Error::other("nginx did not answer within 30 s"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    }";
+    Server::start_nginx_with(pin, nginx, http, &format!("root {};", www.display()))
 }
 
 // ---------------------------------------------------------------------------
@@ -405,61 +211,9 @@ fn fetch_head(addr: SocketAddr, path: &str) -> io::Result<Vec<String>> {
         .collect())
 }
 
-/// What wrk reported.
-struct WrkRun {
-    requests: u64,
-    seconds: f64,
-    errors: String,
-}
-
-fn run_wrk(
-    o: &Options,
-    pin: bool,
-    addr: SocketAddr,
-    path: &str,
-    conns: usize,
-) -> io::Result<WrkRun> {
-    let url = format!("http://{addr}{path}");
-    let out = on_cpu(pin, 0, &o.wrk)
-        .args(["-t1", &format!("-c{conns}")])
-        .arg(format!("-d{}s", o.duration.as_secs()))
-        .arg("--timeout")
-        .arg("10s")
-        .arg(&url)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {}: {e}", o.wrk.display())))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "  123456 requests in 3.00s, 45.67MB read"
-    let (requests, seconds) = text
-        .lines()
-        .find_map(|l| {
-            let (n, rest) = l.trim().split_once(" requests in ")?;
-            let secs = rest.split(',').next()?;
-            let secs = if let Some(ms) = secs.strip_suffix("ms") {
-                ms.parse::<f64>().ok()? / 1000.0
-            } else {
-                secs.strip_suffix('s')?.parse::<f64>().ok()?
-            };
-            Some((n.parse::<u64>().ok()?, secs))
-        })
-        .ok_or_else(|| io::Error::other(format!("unexpected wrk output: {text}")))?;
-    let errors = text
-        .lines()
-        .filter(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
-        .map(|l| l.trim().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    Ok(WrkRun {
-        requests,
-        seconds,
-        errors,
-    })
-}
-
 /// Reads `path` to its end over one connection; returns the bytes of body
 /// read, the time, and the server's VmHWM afterwards (KiB).
-fn stream(server: &Running, path: &str, expect: u64) -> io::Result<(u64, Duration, u64)> {
+fn stream(server: &Server, path: &str, expect: u64) -> io::Result<(u64, Duration, u64)> {
     let start = Instant::now();
     let mut s = TcpStream::connect(server.addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -503,49 +257,15 @@ fn stream(server: &Running, path: &str, expect: u64) -> io::Result<(u64, Duratio
 // The run
 // ---------------------------------------------------------------------------
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-fn thousands(n: f64) -> String {
-    let n = n.round() as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn main() {
     let o = parse_options();
-    let pin = pinning();
+    let pin = Pinning::setup();
     let site = TempDir::new("www").unwrap_or_else(|e| usage(&format!("temporary directory: {e}")));
     let www = site.0.join("www");
     if let Err(e) = make_site(&www) {
         usage(&format!("cannot write the served files: {e}"));
     }
-    // SAFETY: sysconf only reads a system constant.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let tick = 1.0
-        / if ticks_per_second > 0 {
-            ticks_per_second as f64
-        } else {
-            100.0
-        };
-
-    let mut servers: Vec<Running> = Vec::new();
+    let mut servers: Vec<Server> = Vec::new();
     for name in &o.servers {
         let started = match name.as_str() {
             "basehttp" => start_basehttp(pin, &o.basehttp, &www),
@@ -589,15 +309,16 @@ fn main() {
                 for k in 0..servers.len() {
                     let si = (k + round) % servers.len();
                     let s = &servers[si];
-                    let before = s.cpu_ticks().unwrap_or(0);
-                    let run = match run_wrk(&o, pin, s.addr, path, conns) {
+                    let before = s.cpu_time().unwrap_or_default();
+                    let url = format!("http://{}{path}", s.addr);
+                    let run = match run_wrk(&o.wrk, &url, conns, o.duration, &[] as &[&str]) {
                         Ok(run) => run,
                         Err(e) => {
                             eprintln!("files: {e}");
                             std::process::exit(1);
                         }
                     };
-                    let after = s.cpu_ticks().unwrap_or(0);
+                    let after = s.cpu_time().unwrap_or_default();
                     if !run.errors.is_empty() {
                         notes.push(format!(
                             "round {}, {} {path} c={conns}: {}",
@@ -607,8 +328,8 @@ fn main() {
                         ));
                     }
                     let requests = run.requests.max(1) as f64;
-                    rps[fi][ci][si].push(run.requests as f64 / run.seconds.max(1e-9));
-                    cpu[fi][ci][si].push((after - before) as f64 * tick * 1e6 / requests);
+                    rps[fi][ci][si].push(run.requests_per_second);
+                    cpu[fi][ci][si].push((after - before).as_secs_f64() * 1e6 / requests);
                     eprintln!(
                         "files: round {}/{}: {} {path} c={conns}: {:.0} req/s, {:.2} µs CPU/request",
                         round + 1,
@@ -634,12 +355,12 @@ fn main() {
         }
         for s in &servers {
             let result = stream(s, &format!("/{}", BIG.0), BIG.1);
-            streams.push((s.name, result));
+            streams.push((s.name.as_str(), result));
         }
     }
 
     // --- Report ------------------------------------------------------------
-    let names: Vec<&str> = servers.iter().map(|s| s.name).collect();
+    let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
     let base = names.iter().position(|n| *n == "basehttp");
     let ngx = names.iter().position(|n| *n == "nginx");
     println!("| file | connections | {} |", {
@@ -663,7 +384,7 @@ fn main() {
                 let r = median(&mut rps[fi][ci][si].clone());
                 let c = median(&mut cpu[fi][ci][si].clone());
                 cpu_medians.push(c);
-                cells.push(format!("{} | {:.2}", thousands(r), c));
+                cells.push(format!("{} | {:.2}", thousands(r.round() as u64), c));
             }
             if let (Some(b), Some(n)) = (base, ngx) {
                 let ratio = cpu_medians[b] / cpu_medians[n];
@@ -689,7 +410,7 @@ fn main() {
         "Median of {} rounds, {} s of wrk (1 thread, keep-alive) per measurement, servers taking turns in a rotating order; {}.",
         o.rounds,
         o.duration.as_secs(),
-        if pin {
+        if pin.enabled {
             "servers pinned to CPU 1, wrk to CPU 0 (taskset)"
         } else {
             "no CPU pinning (taskset missing or a single CPU)"
@@ -716,7 +437,7 @@ fn main() {
                 Ok((got, elapsed, hwm)) => {
                     println!(
                         "| {name} | {} | {:.2} s | {} |",
-                        thousands(*got as f64),
+                        thousands(*got),
                         elapsed.as_secs_f64(),
                         mib(*hwm)
                     );
@@ -726,8 +447,8 @@ fn main() {
                             if *hwm < 32 * 1024 && *got == BIG.1 { "meets" } else { "misses" },
                             human(BIG.1),
                             mib(*hwm),
-                            thousands(*got as f64),
-                            thousands(BIG.1 as f64),
+                            thousands(*got),
+                            thousands(BIG.1),
                         ));
                     }
                 }

@@ -22,8 +22,8 @@
 //!       [--peers DIR] [--nginx PATH]`
 
 use basehttp_bench::{
-    Client, GET_REQUEST, HELLO_BODY, Pinning, ProcStatus, Server, fresh_client_latency, mib, ms,
-    parse_response_head, quantile,
+    Client, CommandLine, GET_REQUEST, HELLO_BODY, Pinning, ProcStatus, Server,
+    fresh_client_latency, mib, ms, parse_response_head, quantile, thousands,
 };
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
@@ -68,31 +68,20 @@ fn parse_options() -> Options {
         peers: basehttp_bench::exe_dir(),
         nginx: PathBuf::from("/usr/sbin/nginx"),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-        };
-        let number = |v: String| -> u64 {
-            v.parse()
-                .unwrap_or_else(|_| usage(&format!("not a number: {v:?}")))
-        };
+    let mut args = CommandLine::new(usage);
+    while let Some(arg) = args.next_name() {
         match arg.as_str() {
-            "--connections" => o.connections = number(value()) as usize,
-            "--slowloris" => o.slowloris = number(value()) as usize,
-            "--duration" => o.duration = Duration::from_secs(number(value())),
-            "--wait" => o.wait = Duration::from_secs(number(value())),
-            "--servers" => o.servers = value().split(',').map(String::from).collect(),
-            "--hello" => o.hello = value().into(),
-            "--peers" => o.peers = value().into(),
-            "--nginx" => o.nginx = value().into(),
-            other => usage(&format!("unknown argument {other:?}")),
-        }
-    }
-    for s in &o.servers {
-        if !["basehttp", "hyper", "tiny_http", "nginx"].contains(&s.as_str()) {
-            usage(&format!("unknown server {s:?}"));
+            "--connections" => o.connections = args.number(&arg) as usize,
+            "--slowloris" => o.slowloris = args.number(&arg) as usize,
+            "--duration" => o.duration = Duration::from_secs(args.number(&arg)),
+            "--wait" => o.wait = Duration::from_secs(args.number(&arg)),
+            "--servers" => {
+                o.servers = args.list(&arg, &["basehttp", "hyper", "tiny_http", "nginx"])
+            }
+            "--hello" => o.hello = args.value(&arg).into(),
+            "--peers" => o.peers = args.value(&arg).into(),
+            "--nginx" => o.nginx = args.value(&arg).into(),
+            _ => args.unknown(&arg),
         }
     }
     o
@@ -510,7 +499,7 @@ fn idle_phase(name: &str, server: &mut Server, o: &Options) -> io::Result<IdleFi
                 (Some(code), _) => format!("exit {code}"),
                 (None, _) => "killed by SIGTERM".to_string(),
             };
-            format!("{how} in {} ({} open)", ms(took), thousands(open))
+            format!("{how} in {} ({} open)", ms(took), thousands(open as u64))
         }
         None => "?".into(),
     };
@@ -723,19 +712,6 @@ fn p99_increase(f: &SlowFigures) -> Option<f64> {
     Some((p99(&f.loaded)?.as_secs_f64() - p99(&f.calm)?.as_secs_f64()) * 1e3)
 }
 
-/// 10000 as "10,000".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
 fn main() {
     let o = parse_options();
     let nofile = basehttp_bench::raise_open_files_limit();
@@ -813,7 +789,7 @@ fn main() {
     };
 
     // Rows of (figure, one cell per column).
-    let n = thousands(o.connections);
+    let n = thousands(o.connections as u64);
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |title: String, cell: &dyn Fn(&Column) -> String| {
         rows.push((title, columns.iter().map(cell).collect()));
@@ -840,7 +816,11 @@ fn main() {
         &|c| {
             start_cell(c, &|f| {
                 let r = f.opened.as_ref().unwrap();
-                let mut cell = format!("{} in {:.2} s", thousands(r.ok), r.elapsed.as_secs_f64());
+                let mut cell = format!(
+                    "{} in {:.2} s",
+                    thousands(r.ok as u64),
+                    r.elapsed.as_secs_f64()
+                );
                 if r.failed > 0 {
                     cell.push_str(&format!(" ({})", r.errors()));
                 }
@@ -859,7 +839,7 @@ fn main() {
     });
     row(format!("threads / open fds, {n} idle"), &|c| {
         idle_cell(c, &|f| {
-            format!("{} / {}", f.idle.threads, thousands(f.idle_fds))
+            format!("{} / {}", f.idle.threads, thousands(f.idle_fds as u64))
         })
     });
     row(format!("fresh client while {n} idle: p50 / max"), &|c| {
@@ -884,9 +864,13 @@ fn main() {
         idle_cell(c, &|f| {
             let r = f.second.as_ref().unwrap();
             if r.failed == 0 {
-                format!("{} in {:.2} s", thousands(r.ok), r.elapsed.as_secs_f64())
+                format!(
+                    "{} in {:.2} s",
+                    thousands(r.ok as u64),
+                    r.elapsed.as_secs_f64()
+                )
             } else {
-                format!("{} ({})", thousands(r.ok), r.errors())
+                format!("{} ({})", thousands(r.ok as u64), r.errors())
             }
         })
     });
@@ -902,7 +886,7 @@ fn main() {
     row(
         format!(
             "normal client, {} slowloris: p50 / p99",
-            thousands(o.slowloris)
+            thousands(o.slowloris as u64)
         ),
         &|c| slow_cell(c, &|f| p50_p99(&f.loaded, f.loaded_errors)),
     );
@@ -916,7 +900,7 @@ fn main() {
         "slowloris connections opened / closed by the server".into(),
         &|c| {
             slow_cell(c, &|f| {
-                format!("{} / {}", thousands(f.slow_opened), f.slow_dropped)
+                format!("{} / {}", thousands(f.slow_opened as u64), f.slow_dropped)
             })
         },
     );
@@ -965,7 +949,7 @@ fn main() {
         "\n{n} idle connections, {} s wait, {} slowloris connections, {} s per latency run \
          (a request every 1 ms); {}.\n",
         o.wait.as_secs(),
-        thousands(o.slowloris),
+        thousands(o.slowloris as u64),
         o.duration.as_secs(),
         pinning.describe()
     ));
@@ -1008,9 +992,9 @@ fn main() {
                     Some(opened.failed == 0 && f.closed_during_wait == 0 && second.failed == 0),
                     format!(
                         "none of {n} closed, second request on all succeeds: {} opened, {} closed during the wait, {} second requests succeeded",
-                        thousands(opened.ok),
+                        thousands(opened.ok as u64),
                         f.closed_during_wait,
-                        thousands(second.ok)
+                        thousands(second.ok as u64)
                     ),
                 );
             }

@@ -8,14 +8,7 @@
 use tiny_http::{Header, Method, Response, Server, StatusCode};
 
 fn main() {
-    let address = match std::env::args().nth(1) {
-        Some(a) if a.starts_with('-') => {
-            eprintln!("tiny_http_hello: unknown option {a:?}; usage: tiny_http_hello [HOST:PORT]");
-            std::process::exit(2);
-        }
-        Some(a) => a,
-        None => "127.0.0.1:8080".to_string(),
-    };
+    let address = basehttp_bench::address_argument("tiny_http_hello");
     basehttp_bench::raise_open_files_limit();
     let server = Server::http(&address).unwrap_or_else(|e| {
         eprintln!("tiny_http_hello: cannot listen on {address}: {e}");
