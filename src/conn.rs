@@ -20,7 +20,7 @@ use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head}
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::server::ServerConfig;
 use crate::tls::TlsSocket;
-use crate::transport::{ReadBuf, Socket, Transport};
+use crate::transport::{ReadBuf, Socket, Transport, write_all_vectored};
 use crate::wfile::Wfile;
 use http::{StatusCode, Version};
 use std::any::Any;
@@ -48,6 +48,9 @@ pub(crate) struct ConnBuffers {
     spans: Vec<HeaderSpan>,
     out_head: Vec<u8>,
     out_body: Vec<u8>,
+    /// Finished responses to pipelined requests, written together once no
+    /// further request is buffered (see [`Wfile`]'s `gather`).
+    pub(crate) pending: Vec<u8>,
 }
 
 impl ConnBuffers {
@@ -58,6 +61,7 @@ impl ConnBuffers {
             spans: Vec::with_capacity(16),
             out_head: Vec::with_capacity(256),
             out_body: Vec::new(),
+            pending: Vec::new(),
         }
     }
 }
@@ -142,6 +146,8 @@ pub(crate) fn serve_connection(
                 .set(config.head_timeout.map(|t| Instant::now() + t));
         };
         let head = read_head(io, &mut bufs.read, &config.limits, &mut first_bytes);
+        // (A head that arrived whole never called `first_bytes`.)
+        conn.idle.store(false, Ordering::SeqCst);
         socket.read_timeout.set(config.read_timeout);
         socket.read_deadline.set(None);
         let next = match head {
@@ -152,7 +158,8 @@ pub(crate) fn serve_connection(
         if next != Next::KeepAlive {
             break next;
         }
-        if stopping.load(Ordering::SeqCst) {
+        // Responses held back for a buffered request go out with its own.
+        if stopping.load(Ordering::SeqCst) && bufs.pending.is_empty() {
             break Next::Close;
         }
     };
@@ -232,9 +239,11 @@ pub(crate) fn serve_request(
         io,
         &mut bufs.out_head,
         &mut bufs.out_body,
+        &mut bufs.pending,
         config.response_buffer,
         protocol,
     );
+    wfile.gather = true;
     wfile.head_request = head.method == "HEAD";
     wfile.client_version = head.version;
     wfile.client_keep_alive = head.connection_keep_alive;
@@ -257,18 +266,50 @@ pub(crate) fn serve_request(
     if let Err(e) = r.wfile.finish() {
         r.log_error(format_args!("error finishing the response: {e}"));
     }
-    if r.wfile.broken || r.rfile.broken {
-        return Next::Close;
-    }
-    let body_complete = r.rfile.drain(config.max_drain);
-    if !body_complete {
-        return Next::CloseLingering;
-    }
-    if r.wfile.close {
+    let next = if r.wfile.broken || r.rfile.broken {
+        Next::Close
+    } else if !r.rfile.drain(config.max_drain) {
+        Next::CloseLingering
+    } else if r.wfile.close {
         Next::Close
     } else {
         Next::KeepAlive
+    };
+    // The response waits in `pending` only while the next request is already
+    // here: answering it will send both.
+    if next == Next::KeepAlive && head_buffered(&mut bufs.read, &config.limits) {
+        return next;
     }
+    match write_pending(io, &mut bufs.pending) {
+        Ok(()) => next,
+        Err(_) => Next::Close,
+    }
+}
+
+/// Whether the buffered bytes hold a whole request head (or the start of one
+/// that is already wrong), so that answering it needs no read.
+fn head_buffered(buf: &mut ReadBuf, limits: &Limits) -> bool {
+    if buf.available().is_empty() {
+        return false;
+    }
+    match HeadScanner::new().scan(buf.available(), limits) {
+        Ok(Some(extent)) => {
+            buf.set_head(extent);
+            true
+        }
+        Ok(None) => false,
+        Err(_) => true,
+    }
+}
+
+/// Writes the responses held back for pipelined requests.
+pub(crate) fn write_pending(io: &dyn Transport, pending: &mut Vec<u8>) -> io::Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let r = write_all_vectored(io, &mut [io::IoSlice::new(pending)]);
+    pending.clear();
+    r
 }
 
 /// Runs the handler, turning an error or a panic into a 500 (or the status of
@@ -331,12 +372,16 @@ fn respond_to_error(
         HeadError::Proto(e) => (e.status(), e.message()),
         HeadError::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
         // Nobody to answer, or nothing to answer yet.
-        HeadError::Gone | HeadError::WouldBlock => return Next::Close,
+        HeadError::Gone | HeadError::WouldBlock => {
+            let _ = write_pending(io, &mut bufs.pending);
+            return Next::Close;
+        }
     };
     let mut wfile = Wfile::new(
         io,
         &mut bufs.out_head,
         &mut bufs.out_body,
+        &mut bufs.pending,
         config.response_buffer,
         handler.protocol_version(),
     );
@@ -374,8 +419,9 @@ fn first_line(head: &[u8]) -> &str {
 
 /// Reads until a whole head is buffered; returns its extent in the buffer's
 /// available bytes, or `None` if the client closed (or stayed silent past the
-/// timeout) before sending anything. `first_bytes` runs once, when the first
-/// bytes of the head are buffered (to start the head timeout). A
+/// timeout) before sending anything. `first_bytes` runs once, when part of a
+/// head is buffered and the rest must be waited for (to start the head
+/// timeout). A
 /// non-blocking transport's `WouldBlock` comes back as
 /// [`HeadError::WouldBlock`] with the partial head left in the buffer.
 pub(crate) fn read_head(
@@ -384,6 +430,9 @@ pub(crate) fn read_head(
     limits: &Limits,
     first_bytes: &mut dyn FnMut(),
 ) -> Result<Option<(usize, usize)>, HeadError> {
+    if let Some(extent) = buf.take_head() {
+        return Ok(Some(extent));
+    }
     let mut scanner = HeadScanner::new();
     let mut started = false;
     // Room for the largest head, plus one byte to see that it is too large.
@@ -393,10 +442,6 @@ pub(crate) fn read_head(
         .saturating_add(1);
     loop {
         if !buf.available().is_empty() {
-            if !started {
-                started = true;
-                first_bytes();
-            }
             if let Some(extent) = scanner
                 .scan(buf.available(), limits)
                 .map_err(HeadError::Proto)?
@@ -408,6 +453,10 @@ pub(crate) fn read_head(
             if skipped > 0 && skipped == buf.available().len() {
                 buf.consume(skipped);
                 scanner = HeadScanner::new();
+            } else if !started {
+                // Part of a head is here and the rest must be waited for.
+                started = true;
+                first_bytes();
             }
         }
         match buf.fill(io, max) {

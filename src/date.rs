@@ -2,8 +2,7 @@
 //! refreshed once a second, so a request costs one clock read, no formatting.
 
 use std::cell::RefCell;
-use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 struct Cache {
     second: u64,
@@ -16,29 +15,22 @@ thread_local! {
 
 /// The current time as an IMF-fixdate (`Sun, 09 Dec 2007 16:00:34 GMT`),
 /// lent to `f`.
-pub(crate) fn with_http_date<R>(f: impl FnOnce(HttpDate<'_>) -> R) -> R {
-    let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+pub(crate) fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
+    // The coarse clock (the kernel's last tick, a few milliseconds behind at
+    // most) costs no time-stamp counter read: it is asked once per response.
+    let second = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec;
+    let second = u64::try_from(second).unwrap_or(0);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.second != second {
-            let text = httpdate::fmt_http_date(now);
+            let text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(second));
             if text.len() == 29 {
                 c.http.copy_from_slice(text.as_bytes());
             }
             c.second = second;
         }
-        f(HttpDate(std::str::from_utf8(&c.http).unwrap_or("")))
+        f(std::str::from_utf8(&c.http).unwrap_or(""))
     })
-}
-
-/// A formatted `Date` value.
-pub(crate) struct HttpDate<'a>(&'a str);
-
-impl fmt::Display for HttpDate<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
 }
 
 const MONTHS: [&str; 12] = [

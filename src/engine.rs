@@ -2,31 +2,40 @@
 //!
 //! Every connection that waits for its next request head — an idle
 //! keep-alive client, or one still sending its head — is *parked*: its socket
-//! sits in one epoll set with `EPOLLONESHOT`, and its record in the [`Slab`]
-//! holds the socket, the client's address and any partial head (usually
-//! nothing). No thread and no buffer belong to it.
+//! sits in one epoll set (edge-triggered, registered once at accept), and its
+//! record in the [`Slab`] holds the socket, the client's address and any
+//! partial head (usually nothing). No thread and no buffer belong to it.
 //!
-//! Workers are threads that each wait in `epoll_wait` for one event at a
-//! time. The worker that sees a connection become readable takes it out of
-//! the slab, reads its head into the worker's own buffers, runs the handler
-//! with blocking I/O (bounded by the read and write timeouts), and parks the
-//! connection again, or goes straight on if the next pipelined request is
-//! already buffered. So a request involves no hand-off between threads, and
-//! `EPOLLONESHOT` guarantees that one connection is only ever in one worker.
+//! The worker that takes a ready connection (see [`sched`](crate::sched)
+//! for who takes what) removes it from the slab, reads its head into the
+//! worker's own buffers, runs the handler with blocking I/O (bounded by the
+//! read and write timeouts), and parks the connection again, or goes
+//! straight on if the next pipelined request is already buffered. So a
+//! request involves no hand-off between threads; a connection is in one
+//! worker at a time because an event for a connection a worker holds only
+//! marks its slot, and that worker reads again before it parks.
+//!
+//! A keep-alive request costs three system calls: `read`, `writev`, and a
+//! share of an `epoll_wait` — no re-arming, since the socket is
+//! edge-triggered. A connection is parked without a further read only when
+//! its last read returned less than asked (the socket was empty then, so any
+//! later bytes raise a new event). Responses to pipelined requests that
+//! arrived together leave in one write.
 //!
 //! The same loop serves [`HttpServer`](crate::HttpServer) (one worker: one
 //! handler at a time, yet an idle or slow client blocks no one) and
-//! [`PoolHttpServer`](crate::PoolHttpServer) (several, growing while all are
-//! busy).
+//! [`PoolHttpServer`](crate::PoolHttpServer) (several).
 //!
 //! Deadlines of parked connections (keep-alive idle time, whole-head time)
-//! are enforced by a sweep over the slab that one worker runs every so often.
+//! are enforced by a sweep over the slab that the poller runs every so often.
 
 use crate::conn::{
     ConnBuffers, HeadError, Next, linger, read_head, respond_to_head_error, serve_request,
+    write_pending,
 };
 use crate::handler::Handler;
-use crate::server::Shared;
+use crate::sched::{Job, WorkerId};
+use crate::server::{Shared, lock};
 use crate::tls::TlsSocket;
 use crate::transport::{Socket, Transport};
 use rustix::event::Timespec;
@@ -43,9 +52,12 @@ pub(crate) const WAKER: u64 = u64::MAX - 1;
 /// The epoll token of the descriptor given to `serve_until`.
 pub(crate) const STOP: u64 = u64::MAX - 2;
 
-/// The events a parked connection waits for: readable, or hung up.
+/// The events of a connection: readable, or hung up. Edge-triggered: the
+/// socket is registered once, and an event means new bytes (or a hang-up)
+/// since the last one; a worker that holds the connection when one comes is
+/// told through its slot (see [`Slab::take`]).
 fn conn_interest() -> EventFlags {
-    EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT
+    EventFlags::IN | EventFlags::RDHUP | EventFlags::ET
 }
 
 /// A parked connection.
@@ -83,8 +95,10 @@ impl Parked {
 enum SlotState {
     Free,
     Parked(Parked),
-    /// A worker holds the connection.
-    Active,
+    /// A worker holds the connection; `notified` if an event came since.
+    Active {
+        notified: bool,
+    },
 }
 
 struct Slot {
@@ -125,13 +139,18 @@ impl Slab {
             .filter(|s| s.generation == generation)
     }
 
-    /// Takes a parked connection for a worker.
+    /// Takes a parked connection for a worker. If a worker already holds
+    /// it, the event is noted for that worker instead (see [`park`]).
     fn take(&mut self, token: u64) -> Option<Parked> {
         let slot = self.slot(token)?;
-        match std::mem::replace(&mut slot.state, SlotState::Active) {
+        match std::mem::replace(&mut slot.state, SlotState::Active { notified: false }) {
             SlotState::Parked(p) => Some(p),
-            other => {
-                slot.state = other;
+            SlotState::Active { .. } => {
+                slot.state = SlotState::Active { notified: true };
+                None
+            }
+            SlotState::Free => {
+                slot.state = SlotState::Free;
                 None
             }
         }
@@ -192,110 +211,152 @@ pub enum Run {
     OneRequest,
 }
 
-/// A worker: waits for events and serves what it gets, until shutdown.
+/// A worker: serves ready connections and takes its turn at polling (see
+/// [`sched`](crate::sched)), until shutdown. `Run::Forever` workers beyond
+/// the configured number end after sleeping unused for a while.
 pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
+    let sched = &shared.sched;
+    let Some(me) = sched.enter() else { return };
     let mut bufs = ConnBuffers::new();
     let mut events = [Event {
         flags: EventFlags::empty(),
         data: EventData::new_u64(0),
     }; 32];
-    // A lone worker takes every ready connection in one call; several workers
-    // take one each, so that a slow handler never sits on another's event.
-    let batch = if shared.max_workers() == 1 {
-        events.len()
-    } else {
-        1
-    };
+    let mut tokens = Vec::with_capacity(events.len());
     let interval = sweep_interval(shared);
     let ts = timespec(interval);
+    let retire = || {
+        run == Run::Forever && sched.workers.load(Ordering::SeqCst) > shared.config.workers.max(1)
+    };
     loop {
-        if shared.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let n = match epoll::wait(&shared.epoll, &mut events[..batch], Some(&ts)) {
-            Ok(n) => n,
-            Err(rustix::io::Errno::INTR) => 0,
-            Err(e) => {
-                shared
-                    .handler
-                    .log_error(shared.local_addr, format_args!("epoll_wait failed: {e}"));
-                std::thread::sleep(Duration::from_millis(10));
-                0
-            }
-        };
-        for event in &events[..n] {
-            let served = match event.data.u64() {
-                WAKER => return,
-                STOP => {
-                    shared.begin_shutdown();
+        match sched.next_job(&shared.stopping, &retire) {
+            Job::Stop => return,
+            Job::Serve(token) => {
+                let served = serve_parked(shared, token, &mut bufs, &me);
+                if served && run == Run::OneRequest {
                     return;
                 }
-                LISTENER => {
-                    accept_connections(shared, &mut |stream, peer| register(shared, stream, peer));
-                    false
+            }
+            Job::Poll => {
+                // Accepting paused after an accept error: resume on time.
+                let retry = *lock(&shared.accept_retry);
+                let wait = match retry {
+                    Some(at) => {
+                        timespec(at.saturating_duration_since(Instant::now()).min(interval))
+                    }
+                    None => ts,
+                };
+                let n = match epoll::wait(&shared.epoll, &mut events, Some(&wait)) {
+                    Ok(n) => n,
+                    Err(rustix::io::Errno::INTR) => 0,
+                    Err(e) => {
+                        shared
+                            .handler
+                            .log_error(shared.local_addr, format_args!("epoll_wait failed: {e}"));
+                        std::thread::sleep(Duration::from_millis(10));
+                        0
+                    }
+                };
+                tokens.clear();
+                let mut stop = false;
+                for event in &events[..n] {
+                    match event.data.u64() {
+                        WAKER => stop = true,
+                        STOP => {
+                            shared.begin_shutdown();
+                            stop = true;
+                        }
+                        LISTENER => {
+                            let backoff = accept_connections(shared, &mut |stream, peer| {
+                                register(shared, stream, peer)
+                            });
+                            *lock(&shared.accept_retry) = backoff.map(|b| Instant::now() + b);
+                        }
+                        token => tokens.push(token),
+                    }
                 }
-                token => serve_parked(shared, token, &mut bufs),
-            };
-            if served && run == Run::OneRequest {
-                return;
+                if retry.is_some_and(|at| at <= Instant::now()) {
+                    let mut retry = lock(&shared.accept_retry);
+                    if retry.is_some_and(|at| at <= Instant::now()) {
+                        *retry = None;
+                        arm_listener(shared);
+                    }
+                }
+                sched.polled(&tokens);
+                if stop {
+                    return;
+                }
+                sweep(shared, &mut bufs, interval);
             }
         }
-        sweep(shared, &mut bufs, interval);
     }
 }
 
 /// Accepts every pending connection (up to the connection limit) and gives
-/// each to `place`, then re-arms the listener. Accept errors such as EMFILE
-/// are survived: wait a little (5 ms, doubling to 1 s) and retry, as Go does.
+/// each to `place`, then re-arms the listener. An accept error such as
+/// EMFILE is survived as Go does: the listener stays disarmed, and the
+/// returned wait (5 ms, doubling to 1 s while errors go on) says when to
+/// re-arm it with [`arm_listener`]; meanwhile the server goes on serving the
+/// connections it has, which is how descriptors come free.
 pub(crate) fn accept_connections<H: Handler>(
     shared: &Shared<H>,
     place: &mut dyn FnMut(TcpStream, SocketAddr),
-) {
-    let mut backoff = Duration::ZERO;
+) -> Option<Duration> {
+    use rustix::net::SocketFlags;
     loop {
         if shared.stopping.load(Ordering::SeqCst) {
-            return;
+            return None;
         }
         if shared.open.load(Ordering::SeqCst) >= shared.config.max_connections.max(1) {
             // Full: stop accepting until a connection closes (see `closed`).
             shared.accept_paused.store(true, Ordering::SeqCst);
             if shared.open.load(Ordering::SeqCst) >= shared.config.max_connections.max(1) {
-                return;
+                return None;
             }
             shared.accept_paused.store(false, Ordering::SeqCst);
         }
-        match shared.listener.accept() {
-            Ok((stream, peer)) => {
-                backoff = Duration::ZERO;
-                if stream.set_nonblocking(true).is_err() {
+        // accept4 with SOCK_NONBLOCK: no separate call to make it non-blocking.
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        match rustix::net::acceptfrom_with(&shared.listener, flags) {
+            Ok((fd, addr)) => {
+                shared.accept_backoff_ms.store(0, Ordering::Relaxed);
+                let Some(peer) = addr.and_then(|a| SocketAddr::try_from(a).ok()) else {
                     continue;
-                }
+                };
+                let stream = TcpStream::from(fd);
                 let _ = stream.set_nodelay(true);
                 shared.open.fetch_add(1, Ordering::SeqCst);
                 place(stream, peer);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if is_connection_error(&e) => {}
+            Err(rustix::io::Errno::AGAIN) => break,
+            Err(e) if is_connection_error(e) => {}
             Err(e) => {
-                backoff = (backoff * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
+                let last = shared.accept_backoff_ms.load(Ordering::Relaxed);
+                let backoff = (last * 2).clamp(5, 1000);
+                shared.accept_backoff_ms.store(backoff, Ordering::Relaxed);
+                let backoff = Duration::from_millis(backoff);
                 shared.handler.log_error(
                     shared.local_addr,
-                    format_args!("accept failed: {e}; retrying in {backoff:?}"),
+                    format_args!(
+                        "accept failed: {}; retrying in {backoff:?}",
+                        std::io::Error::from(e)
+                    ),
                 );
-                std::thread::sleep(backoff);
+                return Some(backoff);
             }
         }
     }
     arm_listener(shared);
+    None
 }
 
 /// Errors that concern one connection that died in the queue, not the
 /// listener.
-fn is_connection_error(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
+fn is_connection_error(e: rustix::io::Errno) -> bool {
+    use rustix::io::Errno;
     matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionReset | PermissionDenied | Interrupted
+        e,
+        Errno::CONNABORTED | Errno::CONNRESET | Errno::PERM | Errno::ACCESS | Errno::INTR
     )
 }
 
@@ -359,8 +420,10 @@ fn register<H: Handler>(shared: &Arc<Shared<H>>, stream: TcpStream, peer: Socket
     }
 }
 
-/// Puts a connection back in the poller until its next bytes arrive.
-fn park<H: Handler>(shared: &Shared<H>, token: u64, parked: Parked) {
+/// Puts a connection whose socket has nothing more to read back in the
+/// poller, until its next bytes arrive. If an event came for it while a
+/// worker held it, it is handed back instead: its new bytes must be read now.
+fn park<H: Handler>(shared: &Shared<H>, token: u64, parked: Parked) -> Option<Parked> {
     let mut slab = shared.lock_slab();
     if shared.stopping.load(Ordering::SeqCst) {
         // Shutdown closes idle connections; this one just became idle.
@@ -368,23 +431,15 @@ fn park<H: Handler>(shared: &Shared<H>, token: u64, parked: Parked) {
         drop(slab);
         drop(parked);
         closed(shared);
-        return;
+        return None;
     }
-    let Some(slot) = slab.slot(token) else { return };
-    // Re-arm while holding the lock: once the socket is in the slab, the
-    // sweeper may close it, and its descriptor could be reused.
-    let armed = epoll::modify(
-        &shared.epoll,
-        &parked.stream,
-        EventData::new_u64(token),
-        conn_interest(),
-    );
+    let slot = slab.slot(token)?;
+    if let SlotState::Active { notified: true } = slot.state {
+        slot.state = SlotState::Active { notified: false };
+        return Some(parked);
+    }
     slot.state = SlotState::Parked(parked);
-    if armed.is_err() {
-        slab.remove(token);
-        drop(slab);
-        closed(shared);
-    }
+    None
 }
 
 /// Closes a connection a worker holds.
@@ -400,7 +455,12 @@ fn close<H: Handler>(shared: &Shared<H>, token: u64, stream: TcpStream, next: Ne
 /// Serves a connection that became readable: its heads and requests, until
 /// it would block (park it) or must close. Returns whether a request was
 /// answered.
-fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut ConnBuffers) -> bool {
+fn serve_parked<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    token: u64,
+    bufs: &mut ConnBuffers,
+    me: &WorkerId<'_>,
+) -> bool {
     let Some(mut p) = shared.lock_slab().take(token) else {
         return false;
     };
@@ -409,44 +469,58 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
     bufs.read.push(&p.partial);
     p.partial = Vec::new();
     let mut served = false;
+    // Whether the socket's last read emptied it, so that waiting for the
+    // next edge-triggered event is safe; unknown until a read is made.
+    let mut drained = false;
     loop {
         let mut head_deadline = p.head_deadline;
         let peer = p.peer;
-        let turn = p.with_transport(config.read_timeout, config.write_timeout, |io, socket| {
-            let mut first_bytes = || {
-                if head_deadline.is_none() {
-                    head_deadline = config.head_timeout.map(|t| Instant::now() + t);
-                }
-            };
-            // The head is read without blocking: WouldBlock means "park".
-            socket.blocking.set(false);
-            let head = read_head(io, &mut bufs.read, &config.limits, &mut first_bytes);
-            socket.blocking.set(true);
-            match head {
-                Ok(Some(extent)) => {
-                    let _busy = Busy::enter(shared);
-                    Turn::Served(serve_request(
+        let (turn, last_read) =
+            p.with_transport(config.read_timeout, config.write_timeout, |io, socket| {
+                let mut first_bytes = || {
+                    if head_deadline.is_none() {
+                        head_deadline = config.head_timeout.map(|t| Instant::now() + t);
+                    }
+                };
+                // The head is read without blocking: WouldBlock means "park".
+                socket.blocking.set(false);
+                let head = read_head(io, &mut bufs.read, &config.limits, &mut first_bytes);
+                socket.blocking.set(true);
+                let turn = match head {
+                    Ok(Some(extent)) => {
+                        let _busy = me.busy();
+                        Turn::Served(serve_request(
+                            &shared.handler,
+                            io,
+                            peer,
+                            config,
+                            bufs,
+                            extent,
+                        ))
+                    }
+                    // (Held-back responses are only ever followed by a whole
+                    // buffered head, so there are none here; but never park
+                    // with responses unsent.)
+                    Err(HeadError::WouldBlock) => match write_pending(io, &mut bufs.pending) {
+                        Ok(()) => Turn::Park,
+                        Err(_) => Turn::Close(Next::Close),
+                    },
+                    Ok(None) => Turn::Close(Next::Close),
+                    Err(e) => Turn::Close(respond_to_head_error(
                         &shared.handler,
                         io,
                         peer,
                         config,
                         bufs,
-                        extent,
-                    ))
-                }
-                Err(HeadError::WouldBlock) => Turn::Park,
-                Ok(None) => Turn::Close(Next::Close),
-                Err(e) => Turn::Close(respond_to_head_error(
-                    &shared.handler,
-                    io,
-                    peer,
-                    config,
-                    bufs,
-                    e,
-                )),
-            }
-        });
+                        e,
+                    )),
+                };
+                (turn, socket.drained.get())
+            });
         p.head_deadline = head_deadline;
+        if let Some(d) = last_read {
+            drained = d;
+        }
         let next = match turn {
             Turn::Park => {
                 if !bufs.read.available().is_empty() {
@@ -462,28 +536,46 @@ fn serve_parked<H: Handler>(shared: &Arc<Shared<H>>, token: u64, bufs: &mut Conn
                 }
                 bufs.read.clear();
                 bufs.read.shrink();
-                park(shared, token, p);
-                return served;
+                match park(shared, token, p) {
+                    None => return served,
+                    Some(again) => {
+                        // Bytes arrived meanwhile: read them.
+                        p = again;
+                        bufs.read.push(&p.partial);
+                        p.partial = Vec::new();
+                        drained = false;
+                        continue;
+                    }
+                }
             }
             Turn::Close(next) => next,
             Turn::Served(next) => {
                 served = true;
                 p.head_deadline = None;
-                if next == Next::KeepAlive && !shared.stopping.load(Ordering::SeqCst) {
+                // Responses held back for the buffered next request go out
+                // with its own, even during shutdown.
+                let stopping = shared.stopping.load(Ordering::SeqCst) && bufs.pending.is_empty();
+                if next == Next::KeepAlive && !stopping {
                     // (A TLS session may hold decrypted bytes that the socket
                     // cannot announce: for TLS, always look first.)
-                    if bufs.read.available().is_empty() && p.tls.is_none() {
-                        // Nothing more buffered: park at once instead of a
-                        // read that would only say EAGAIN. Re-arming checks
-                        // readiness, so bytes already in the socket still
-                        // wake a worker straight away.
+                    if bufs.read.available().is_empty() && drained && p.tls.is_none() {
+                        // Nothing buffered, and the socket was empty at its
+                        // last read: park at once instead of a read that
+                        // would only say EAGAIN. Bytes that came since then
+                        // raised an event, which brings the connection back.
                         p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
                         bufs.read.shrink();
-                        park(shared, token, p);
-                        return served;
+                        match park(shared, token, p) {
+                            None => return served,
+                            Some(again) => {
+                                p = again;
+                                drained = false;
+                                continue;
+                            }
+                        }
                     }
-                    // Pipelined bytes already buffered (or already decrypted)
-                    // are served at once.
+                    // Pipelined bytes already buffered (or already decrypted,
+                    // or still in the socket) are served at once.
                     continue;
                 }
                 next
@@ -503,26 +595,6 @@ enum Turn {
     Served(Next),
     /// The connection ends.
     Close(Next),
-}
-
-/// Counts a worker as busy while it runs a handler, and grows the pool when
-/// every worker is busy.
-struct Busy<'a, H: Handler>(&'a Shared<H>);
-
-impl<'a, H: Handler> Busy<'a, H> {
-    fn enter(shared: &'a Arc<Shared<H>>) -> Self {
-        let busy = shared.busy.fetch_add(1, Ordering::SeqCst) + 1;
-        if busy >= shared.workers.load(Ordering::SeqCst) {
-            crate::server::grow_pool(shared);
-        }
-        Busy(shared)
-    }
-}
-
-impl<H: Handler> Drop for Busy<'_, H> {
-    fn drop(&mut self) {
-        self.0.busy.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// Closes parked connections past their deadline: silently when idle, with

@@ -118,6 +118,7 @@ pub mod handler;
 mod log;
 pub mod proto;
 pub mod rfile;
+mod sched;
 pub mod server;
 mod status;
 mod sys;

@@ -18,6 +18,7 @@ use crate::conn::{Tracked, serve_connection};
 use crate::engine::{self, LISTENER, Run, STOP, Slab, WAKER};
 use crate::handler::Handler;
 use crate::proto::Limits;
+use crate::sched::Sched;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{EventfdFlags, Timespec, eventfd};
 use socket2::{Domain, Protocol, Type};
@@ -119,12 +120,17 @@ pub struct ServerConfig {
     /// Most connections open at once, idle ones included; past it the server
     /// stops accepting until one closes. Default [`MAX_CONNECTIONS`].
     pub max_connections: usize,
-    /// Worker threads a [`PoolHttpServer`] starts with. Default: twice the
-    /// number of CPUs. Ignored by the other servers.
+    /// Worker threads a [`PoolHttpServer`] starts with, and keeps. Default:
+    /// twice the number of CPUs. Only as many as there are CPUs are awake
+    /// at once while handlers run quickly; the rest sleep until needed.
+    /// Ignored by the other servers.
     pub workers: usize,
-    /// Most worker threads of a [`PoolHttpServer`]: the pool grows while all
-    /// workers are busy in handlers, up to this bound; past it, ready
-    /// connections wait their turn. Default: 32 per CPU.
+    /// Most worker threads of a [`PoolHttpServer`]. When handlers block
+    /// (a worker stays in one request for a millisecond without using the
+    /// CPU) and work waits, a sleeping worker is woken or a new one started,
+    /// up to this bound; past it, ready connections wait their turn. Workers
+    /// beyond [`workers`](ServerConfig::workers) end after 10 s unused.
+    /// Default: 32 per CPU.
     pub max_workers: usize,
     /// Most connections served at once by a [`ThreadingHttpServer`] (one
     /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
@@ -196,8 +202,10 @@ pub trait Concurrency: sealed::Sealed {}
 pub struct Sequential;
 
 /// A pool of worker threads ([`ServerConfig::workers`], growing to
-/// [`ServerConfig::max_workers`] while all are busy). The thread that sees a
-/// connection become readable serves its request: no hand-off per request.
+/// [`ServerConfig::max_workers`] while handlers block). The worker that
+/// takes a ready connection serves its request: no hand-off per request.
+/// While handlers run quickly, only as many workers as CPUs are awake, so a
+/// busy pool costs no more per request than one thread.
 #[derive(Debug, Default)]
 pub struct Pool;
 
@@ -235,8 +243,9 @@ impl sealed::Sealed for Pool {
     fn serve<H: Handler>(&self, shared: &Arc<Shared<H>>, run: Run) -> io::Result<()> {
         if run == Run::Forever {
             for _ in 1..shared.config.workers.max(1) {
-                grow_pool(shared);
+                spawn_worker(shared);
             }
+            spawn_monitor(shared);
         }
         engine::worker_loop(shared, run);
         Ok(())
@@ -355,10 +364,17 @@ fn accept_loop<H: Handler>(
                     shared.begin_shutdown();
                     return Ok(());
                 }
-                LISTENER => engine::accept_connections(shared, &mut |stream, peer| {
-                    accepted = true;
-                    place.place(stream, peer);
-                }),
+                LISTENER => {
+                    let backoff = engine::accept_connections(shared, &mut |stream, peer| {
+                        accepted = true;
+                        place.place(stream, peer);
+                    });
+                    // This thread only accepts: it may wait here.
+                    if let Some(backoff) = backoff {
+                        thread::sleep(backoff);
+                        engine::arm_listener(shared);
+                    }
+                }
                 _ => {}
             }
         }
@@ -476,30 +492,43 @@ fn spawn_connection_thread<H: Handler>(
     }
 }
 
-/// Adds a worker thread to the poller if the bound allows.
-pub(crate) fn grow_pool<H: Handler>(shared: &Arc<Shared<H>>) {
-    let grown = shared
-        .workers
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-            (n < shared.max_workers).then_some(n + 1)
-        });
-    if grown.is_err() {
-        return;
+/// Starts one more worker thread of the poller, unless there are already
+/// `max_workers`; returns whether it did.
+pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) -> bool {
+    if shared.sched.workers.load(Ordering::SeqCst) >= shared.max_workers {
+        return false;
     }
+    spawn_thread(shared, "basehttp-worker", |worker| {
+        engine::worker_loop(worker, Run::Forever)
+    })
+}
+
+/// Starts the pool's monitor (see [`sched`](crate::sched)).
+fn spawn_monitor<H: Handler>(shared: &Arc<Shared<H>>) {
+    spawn_thread(shared, "basehttp-monitor", |shared| {
+        shared
+            .sched
+            .monitor(&shared.stopping, &|| spawn_worker(shared))
+    });
+}
+
+/// Runs `f` on a thread of its own, counted in `threads` while it runs.
+fn spawn_thread<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    name: &str,
+    f: impl FnOnce(&Arc<Shared<H>>) + Send + 'static,
+) -> bool {
     *lock(&shared.threads) += 1;
-    let worker = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .name("basehttp-worker".into())
-        .spawn(move || {
-            engine::worker_loop(&worker, Run::Forever);
-            worker.workers.fetch_sub(1, Ordering::SeqCst);
-            *lock(&worker.threads) -= 1;
-            worker.threads_changed.notify_all();
-        });
+    let owned = Arc::clone(shared);
+    let spawned = thread::Builder::new().name(name.into()).spawn(move || {
+        f(&owned);
+        *lock(&owned.threads) -= 1;
+        owned.threads_changed.notify_all();
+    });
     if spawned.is_err() {
-        shared.workers.fetch_sub(1, Ordering::SeqCst);
         *lock(&shared.threads) -= 1;
     }
+    spawned.is_ok()
 }
 
 /// A [`Server`] that runs one handler at a time: Python's `HTTPServer`.
@@ -548,10 +577,13 @@ pub struct Shared<H> {
     pub(crate) open: AtomicUsize,
     /// Accepting is paused at the connection limit.
     pub(crate) accept_paused: AtomicBool,
+    /// The wait after the last accept error, in milliseconds (0 after a
+    /// success), and when the poller re-arms the listener after one.
+    pub(crate) accept_backoff_ms: AtomicU64,
+    pub(crate) accept_retry: Mutex<Option<Instant>>,
     pub(crate) last_sweep: Mutex<Instant>,
-    /// Poller workers running, and how many of them are in a handler.
-    pub(crate) workers: AtomicUsize,
-    pub(crate) busy: AtomicUsize,
+    /// The poller's workers: who polls, who serves, who sleeps.
+    pub(crate) sched: Sched,
     max_workers: usize,
     /// Connections owned by threads (`ThreadingHttpServer`).
     tracked: Mutex<HashMap<u64, Arc<Tracked>>>,
@@ -568,11 +600,6 @@ impl<H: Handler> Shared<H> {
         lock(&self.slab)
     }
 
-    /// The most poller workers this server may run.
-    pub(crate) fn max_workers(&self) -> usize {
-        self.max_workers
-    }
-
     /// The first half of shutdown, which never waits: stop accepting, wake
     /// every worker, close idle connections.
     pub(crate) fn begin_shutdown(&self) {
@@ -580,6 +607,7 @@ impl<H: Handler> Shared<H> {
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
         engine::close_parked(self);
         self.close_idle_threads();
+        self.sched.wake_all();
         self.threads_changed.notify_all();
     }
 
@@ -675,9 +703,10 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
                 slab: Mutex::new(Slab::default()),
                 open: AtomicUsize::new(0),
                 accept_paused: AtomicBool::new(false),
+                accept_backoff_ms: AtomicU64::new(0),
+                accept_retry: Mutex::new(None),
                 last_sweep: Mutex::new(Instant::now()),
-                workers: AtomicUsize::new(1),
-                busy: AtomicUsize::new(0),
+                sched: Sched::new(max_workers),
                 max_workers,
                 tracked: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(0),

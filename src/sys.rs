@@ -65,3 +65,26 @@ pub(crate) fn thread_count() -> std::io::Result<usize> {
         .and_then(|n| n.trim().parse().ok())
         .ok_or_else(|| std::io::Error::other("no thread count in /proc/self/status"))
 }
+
+/// The CPU-time clock of the calling thread, for [`thread_cpu_time`] from
+/// any thread of the process.
+pub(crate) fn thread_cpu_clock() -> Option<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self() is always a valid handle for the calling thread,
+    // and `clock` is a live local the call writes one clockid_t into.
+    let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    (r == 0).then_some(clock)
+}
+
+/// CPU time used so far by the thread whose clock is `clock` (from
+/// [`thread_cpu_clock`]); `None` once that thread has ended.
+pub(crate) fn thread_cpu_time(clock: libc::clockid_t) -> Option<std::time::Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live local that clock_gettime(2) fills in; an invalid
+    // or stale clock id only makes the call fail with EINVAL.
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (r == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}

@@ -60,6 +60,10 @@ pub(crate) struct Socket<'s> {
     /// When false, a read that would block reports `WouldBlock` at once (the
     /// poller's head reads) instead of waiting.
     pub(crate) blocking: Cell<bool>,
+    /// Whether the last read found the socket empty (it returned less than
+    /// asked, or would have blocked); `None` before the first read. An
+    /// edge-triggered poller may wait for the next event only after that.
+    pub(crate) drained: Cell<Option<bool>>,
 }
 
 impl<'s> Socket<'s> {
@@ -74,6 +78,7 @@ impl<'s> Socket<'s> {
             read_deadline: Cell::new(None),
             write_timeout,
             blocking: Cell::new(true),
+            drained: Cell::new(None),
         }
     }
 
@@ -97,7 +102,14 @@ impl Transport for Socket<'_> {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match Transport::read(self.stream, buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_readable()?,
+                Ok(n) => {
+                    self.drained.set(Some(n < buf.len()));
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained.set(Some(true));
+                    self.wait_readable()?
+                }
                 other => return other,
             }
         }
@@ -176,6 +188,9 @@ pub(crate) struct ReadBuf {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// The extent of a whole head found at the front of the unconsumed
+    /// bytes, kept until they change so that it is not searched for twice.
+    head: Option<(usize, usize)>,
 }
 
 impl ReadBuf {
@@ -184,6 +199,7 @@ impl ReadBuf {
             data: vec![0; READ_BUFFER],
             start: 0,
             end: 0,
+            head: None,
         }
     }
 
@@ -192,8 +208,20 @@ impl ReadBuf {
         &self.data[self.start..self.end]
     }
 
+    /// Notes that the unconsumed bytes start with a whole head at `extent`.
+    pub(crate) fn set_head(&mut self, extent: (usize, usize)) {
+        self.head = Some(extent);
+    }
+
+    /// The extent noted by [`set_head`](Self::set_head), if the bytes have
+    /// not changed since.
+    pub(crate) fn take_head(&mut self) -> Option<(usize, usize)> {
+        self.head.take()
+    }
+
     /// Marks `n` bytes as consumed.
     pub(crate) fn consume(&mut self, n: usize) {
+        self.head = None;
         self.start += n;
         debug_assert!(self.start <= self.end);
         if self.start == self.end {
@@ -206,6 +234,7 @@ impl ReadBuf {
     /// moving them to the front, or by growing the buffer up to `max` bytes of
     /// unconsumed data. Returns the bytes read (0 at end of stream).
     pub(crate) fn fill(&mut self, io: &dyn Transport, max: usize) -> io::Result<usize> {
+        self.head = None;
         if self.end == self.data.len() {
             if self.start > 0 {
                 self.data.copy_within(self.start..self.end, 0);
@@ -234,6 +263,7 @@ impl ReadBuf {
 
     /// Appends bytes kept from earlier (a parked connection's partial head).
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.head = None;
         if self.data.len() - self.end < bytes.len() {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -248,6 +278,7 @@ impl ReadBuf {
 
     /// Drops every unconsumed byte.
     pub(crate) fn clear(&mut self) {
+        self.head = None;
         self.start = 0;
         self.end = 0;
     }
@@ -255,6 +286,7 @@ impl ReadBuf {
     /// Shrinks a buffer that grew for a long head back to its usual size, so
     /// a worker does not keep a large buffer forever.
     pub(crate) fn shrink(&mut self) {
+        self.head = None;
         if self.data.len() > READ_BUFFER && self.end - self.start <= READ_BUFFER {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;

@@ -25,6 +25,10 @@ use std::io::{self, IoSlice, Write};
 /// changes it.
 pub const RESPONSE_BUFFER: usize = 16 * 1024;
 
+/// Most bytes of finished responses held back while pipelined requests are
+/// answered, to leave in one write: 64 KiB.
+pub(crate) const GATHER_MAX: usize = 64 * 1024;
+
 /// Where a response is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -73,6 +77,13 @@ pub struct Wfile<'a> {
     head: &'a mut Vec<u8>,
     /// Buffered body bytes.
     body: &'a mut Vec<u8>,
+    /// Whole responses not yet written: earlier pipelined responses (see
+    /// [`gather`](Self::gather)), sent ahead of this response's first write.
+    pending: &'a mut Vec<u8>,
+    /// A finished response joins `pending` instead of being written, while
+    /// the pending bytes stay under [`GATHER_MAX`]; the connection writes
+    /// them once no further request is buffered.
+    pub(crate) gather: bool,
     state: State,
     framing: Framing,
     threshold: usize,
@@ -100,6 +111,7 @@ impl<'a> Wfile<'a> {
         io: &'a dyn Transport,
         head: &'a mut Vec<u8>,
         body: &'a mut Vec<u8>,
+        pending: &'a mut Vec<u8>,
         threshold: usize,
         protocol_version: Version,
     ) -> Self {
@@ -109,6 +121,8 @@ impl<'a> Wfile<'a> {
             io,
             head,
             body,
+            pending,
+            gather: false,
             state: State::Idle,
             framing: Framing::Undecided,
             threshold,
@@ -203,6 +217,29 @@ impl<'a> Wfile<'a> {
         Ok(())
     }
 
+    /// Adds a header that the server itself sends (`Server`, `Date`): its
+    /// name is a token and it decides neither framing nor persistence, so
+    /// only its value, the concatenation of `parts`, is checked (for CR, LF
+    /// and NUL), and no formatting machinery runs.
+    pub(crate) fn server_header(&mut self, name: &str, parts: &[&str]) -> io::Result<()> {
+        if self.state != State::Headers {
+            return Err(usage("send_header called before send_response"));
+        }
+        let mark = self.head.len();
+        self.head.extend_from_slice(name.as_bytes());
+        self.head.extend_from_slice(b": ");
+        let value_at = self.head.len();
+        for part in parts {
+            self.head.extend_from_slice(part.as_bytes());
+        }
+        if let Err(e) = encode::check_header(name, &self.head[value_at..]) {
+            self.head.truncate(mark);
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, e));
+        }
+        self.head.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
     /// Ends the headers. An interim (1xx) response is sent at once, and a
     /// final response may follow it.
     pub(crate) fn end_headers(&mut self) -> io::Result<()> {
@@ -215,7 +252,11 @@ impl<'a> Wfile<'a> {
         }
         if (100..200).contains(&self.status) {
             self.head.extend_from_slice(b"\r\n");
-            let r = write_all_vectored(self.io, &mut [IoSlice::new(self.head)]);
+            let r = write_all_vectored(
+                self.io,
+                &mut [IoSlice::new(self.pending), IoSlice::new(self.head)],
+            );
+            self.pending.clear();
             self.head.clear();
             self.state = State::Idle;
             return r;
@@ -305,8 +346,9 @@ impl<'a> Wfile<'a> {
         self.head.extend_from_slice(b"\r\n");
     }
 
-    /// Writes the committed head (if pending) and `data` with its framing,
-    /// in one `writev`. `last` adds the last chunk.
+    /// Writes the pending responses, the committed head (if not yet sent)
+    /// and `data` with its framing, in one `writev`. `last` adds the last
+    /// chunk, and lets a gathering response join the pending ones instead.
     fn send_with_body(&mut self, data: &[u8], last: bool) -> io::Result<()> {
         let mut size_line = [0u8; 18];
         let data = if self.framing == Framing::NoBody {
@@ -314,8 +356,9 @@ impl<'a> Wfile<'a> {
         } else {
             data
         };
-        let mut slices: [IoSlice<'_>; 5] = [IoSlice::new(&[]); 5];
-        let mut n = 0;
+        let mut slices: [IoSlice<'_>; 6] = [IoSlice::new(&[]); 6];
+        // Slot 0 is for the pending responses, filled in below if they go out.
+        let mut n = 1;
         if !self.head.is_empty() {
             slices[n] = IoSlice::new(self.head);
             n += 1;
@@ -334,7 +377,17 @@ impl<'a> Wfile<'a> {
             slices[n] = IoSlice::new(LAST_CHUNK);
             n += 1;
         }
+        let size: usize = slices[1..n].iter().map(|s| s.len()).sum();
+        if self.gather && last && self.pending.len() + size <= GATHER_MAX {
+            for slice in &slices[1..n] {
+                self.pending.extend_from_slice(slice);
+            }
+            self.head.clear();
+            return Ok(());
+        }
+        slices[0] = IoSlice::new(self.pending);
         let r = write_all_vectored(self.io, &mut slices[..n]);
+        self.pending.clear();
         self.head.clear();
         if r.is_err() {
             self.broken = true;

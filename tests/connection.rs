@@ -3,8 +3,9 @@
 
 mod common;
 
+use basehttp::server::{Concurrency, Pool};
 use basehttp::{Handler, HandlerResult, Request, Version};
-use common::Echo;
+use common::{Echo, TestServer};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -93,7 +94,12 @@ fn http10_protocol_version_closes_after_each_response() {
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    let server = common::serve(Echo);
+    pipelined_in_order(&common::serve(Echo));
+    pipelined_in_order(&common::serve_sequential(Echo));
+    pipelined_in_order(&TestServer::<Echo, Pool>::start(Echo, common::config()));
+}
+
+fn pipelined_in_order<C: Concurrency>(server: &TestServer<Echo, C>) {
     let mut c = server.connect();
     c.send(
         b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n\
@@ -116,6 +122,39 @@ fn pipelined_requests_are_answered_in_order() {
         assert_eq!(r.text(), body);
     }
     c.assert_closed();
+}
+
+/// Responses to requests that arrived together leave together: one write,
+/// so the client's first read (of a loopback segment) holds all of them.
+#[test]
+fn pipelined_responses_leave_in_one_write() {
+    let server = common::serve_sequential(Echo);
+    let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let requests: Vec<u8> = (0..16)
+        .flat_map(|i| format!("GET /{i:02} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes())
+        .collect();
+    s.write_all(&requests).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 16, "{text}");
+    assert!(text.ends_with("/15"), "{text}");
+}
+
+/// A request that arrives while its connection's previous response is
+/// being written is read (the edge-triggered poller must not lose it).
+#[test]
+fn request_sent_right_after_a_response_is_served_in_every_mode() {
+    fn go<C: Concurrency>(server: &TestServer<Echo, C>) {
+        let mut c = server.connect();
+        for i in 0..200 {
+            let path = format!("/{i}");
+            assert_eq!(c.get(&path).text(), path);
+        }
+    }
+    go(&common::serve_sequential(Echo));
+    go(&TestServer::<Echo, Pool>::start(Echo, common::config()));
 }
 
 #[test]

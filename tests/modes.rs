@@ -8,8 +8,8 @@ use basehttp::server::{Concurrency, Pool, Sequential, Threading};
 use basehttp::{Handler, HandlerResult, Request, ServerConfig};
 use common::{Client, Echo, TIMEOUT, TestServer};
 use std::io::{ErrorKind, Read, Write};
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -91,6 +91,69 @@ fn sequential_server_is_not_held_up_by_an_idle_keep_alive_client() {
 #[test]
 fn pool_server_is_not_held_up_by_a_half_sent_head() {
     not_held_up_by::<Pool>(b"GET /slow HTTP/1.1\r\n", false);
+}
+
+/// `GET /block` waits until the gate opens; every other path answers at once.
+struct Door {
+    blocked: Mutex<usize>,
+    open: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Handler for Door {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        if r.path == "/block" {
+            *self.blocked.lock().unwrap() += 1;
+            self.changed.notify_all();
+            let open = self.open.lock().unwrap();
+            let (open, _) = self
+                .changed
+                .wait_timeout_while(open, TIMEOUT, |open| !*open)
+                .unwrap();
+            assert!(*open, "the test never opened the door");
+        }
+        r.send_response(200)?;
+        r.end_headers()?;
+        write!(r.wfile, "done {}", r.path)?;
+        Ok(())
+    }
+}
+
+/// A pool that starts with one worker takes on more while handlers block:
+/// three blocked at once, and a fourth client still answered.
+#[test]
+fn pool_grows_while_handlers_block_and_serves_the_others() {
+    let config = config_with(|c| {
+        c.workers = 1;
+        c.max_workers = 8;
+    });
+    let door = Door {
+        blocked: Mutex::new(0),
+        open: Mutex::new(false),
+        changed: Condvar::new(),
+    };
+    let server = TestServer::<Door, Pool>::start(door, config);
+    let mut blocked: Vec<Client> = (0..3).map(|_| server.connect()).collect();
+    for c in &mut blocked {
+        c.send(b"GET /block HTTP/1.1\r\nHost: test\r\n\r\n");
+    }
+    {
+        let door = server.handler();
+        let count = door.blocked.lock().unwrap();
+        let (count, _) = door
+            .changed
+            .wait_timeout_while(count, TIMEOUT, |n| *n < 3)
+            .unwrap();
+        assert_eq!(*count, 3, "three handlers blocked at once");
+    }
+    let mut other = server.connect();
+    assert_eq!(other.get("/other").text(), "done /other");
+    *server.handler().open.lock().unwrap() = true;
+    server.handler().changed.notify_all();
+    for c in &mut blocked {
+        assert_eq!(c.read_response("GET").unwrap().text(), "done /block");
+    }
+    server.stop().expect("serve_forever");
 }
 
 /// `GET /slow` reports that it started, then waits to be released; other

@@ -334,17 +334,41 @@ fn parse_fields(
     // RFC 9112 §5.2: obs-fold, a line starting with SP or HTAB, must be
     // rejected or unfolded by a server; httparse would call it a bad name.
     // One pass over the line starts.
-    let mut line_starts =
-        std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
-    if line_starts.any(|i| matches!(block.get(i), Some(b' ' | b'\t'))) {
-        return Err(ProtoError::ObsFold);
+    let mut lines = 0;
+    for i in std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1)) {
+        if matches!(block.get(i), Some(b' ' | b'\t')) {
+            return Err(ProtoError::ObsFold);
+        }
+        lines += 1;
     }
-    let mut raw = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
-    let max = limits.max_headers.min(raw.len());
-    let parsed = match httparse::parse_headers(block, &mut raw[..max]) {
+    let max = limits.max_headers.min(super::MAX_HEADERS);
+    // Filling httparse's array costs a store per entry: the usual head
+    // (fewer than 16 lines, so fewer fields) gets a small one.
+    if lines <= 16 {
+        let mut raw = [httparse::EMPTY_HEADER; 16];
+        collect_fields(block, base, &mut raw[..max.min(16)], headers, max < 16)
+    } else {
+        let mut raw = [httparse::EMPTY_HEADER; super::MAX_HEADERS];
+        collect_fields(block, base, &mut raw[..max], headers, true)
+    }
+}
+
+/// Runs httparse over the header lines with room for `raw.len()` fields
+/// (`at_limit`: that room is the configured limit), and records each
+/// field's span after the checks httparse leaves to us.
+fn collect_fields<'b>(
+    block: &'b [u8],
+    base: usize,
+    raw: &mut [httparse::Header<'b>],
+    headers: &mut Vec<HeaderSpan>,
+    at_limit: bool,
+) -> Result<(), ProtoError> {
+    let parsed = match httparse::parse_headers(block, raw) {
         Ok(httparse::Status::Complete((_, parsed))) => parsed,
         Ok(httparse::Status::Partial) => return Err(ProtoError::HeaderSyntax),
-        Err(httparse::Error::TooManyHeaders) => return Err(ProtoError::TooManyHeaders),
+        Err(httparse::Error::TooManyHeaders) if at_limit => {
+            return Err(ProtoError::TooManyHeaders);
+        }
         Err(_) => return Err(ProtoError::HeaderSyntax),
     };
     let origin = block.as_ptr() as usize;

@@ -1,0 +1,283 @@
+//! Which worker does what: one polls, the others serve or sleep, and a
+//! monitor adds a worker only when handlers block.
+//!
+//! The poller's workers share one queue of ready connections. A worker with
+//! nothing to serve becomes *the* poller if nobody is (one `epoll_wait` for
+//! up to 32 events, whose connections join the queue), or sleeps on a
+//! condition variable. So under a load of quick handlers a single worker
+//! polls and serves everything, like an event loop, and the others cost
+//! neither a wake-up nor a context switch; a second worker is woken only
+//! while fewer workers are awake than there are CPUs.
+//!
+//! A handler that blocks (a database call, a slow client, a sleep) holds its
+//! worker, and the ready connections and the poller role wait for it. The
+//! monitor thread looks every millisecond while a handler runs: a worker
+//! that has stayed in one request since its last look without using the CPU
+//! is blocked; when the workers not blocked are fewer than the CPUs and
+//! work is waiting (queued connections, or nobody polling), it wakes a
+//! sleeping worker or starts one, up to
+//! [`max_workers`](crate::ServerConfig::max_workers). Workers that sleep
+//! unused for [`RETIRE_AFTER`] end, down to
+//! [`workers`](crate::ServerConfig::workers). With no handler running the
+//! monitor sleeps until one starts.
+
+use crate::server::lock;
+use crate::sys;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often the monitor looks at workers that are in a handler.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Looks without any handler running after which the monitor sleeps until
+/// one starts.
+const QUIET_TICKS: u32 = 50;
+
+/// A surplus worker that sleeps this long without being woken ends.
+pub(crate) const RETIRE_AFTER: Duration = Duration::from_secs(10);
+
+/// What a worker does next.
+pub(crate) enum Job {
+    /// Serve the connection with this token.
+    Serve(u64),
+    /// Wait for events: this worker is now the poller.
+    Poll,
+    /// Stop: shutdown, or a surplus worker retiring.
+    Stop,
+}
+
+/// The ready queue and who polls, under one lock.
+#[derive(Default)]
+struct Ready {
+    queue: VecDeque<u64>,
+    polling: bool,
+    sleeping: usize,
+}
+
+/// One worker's record, on a cache line of its own: only its worker writes
+/// it, the monitor reads it.
+#[repr(align(64))]
+#[derive(Default)]
+struct WorkerSlot {
+    /// Incremented when the worker enters a handler and when it leaves:
+    /// odd while it is in one.
+    requests: AtomicU64,
+    /// The worker thread's CPU-time clock (`pthread_getcpuclockid`).
+    clock: AtomicI32,
+}
+
+/// The scheduler of a poller server's workers.
+pub(crate) struct Sched {
+    ready: Mutex<Ready>,
+    ready_changed: Condvar,
+    slots: Box<[WorkerSlot]>,
+    free_ids: Mutex<Vec<usize>>,
+    /// Worker threads alive.
+    pub(crate) workers: AtomicUsize,
+    /// Workers wanted awake at once: the CPUs this process may run on.
+    cpus: usize,
+    monitor_asleep: AtomicBool,
+    monitor_lock: Mutex<()>,
+    monitor_wake: Condvar,
+}
+
+impl Sched {
+    pub(crate) fn new(max_workers: usize) -> Sched {
+        let max_workers = max_workers.max(1);
+        Sched {
+            ready: Mutex::new(Ready::default()),
+            ready_changed: Condvar::new(),
+            slots: (0..max_workers).map(|_| WorkerSlot::default()).collect(),
+            free_ids: Mutex::new((0..max_workers).rev().collect()),
+            workers: AtomicUsize::new(0),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            monitor_asleep: AtomicBool::new(false),
+            monitor_lock: Mutex::new(()),
+            monitor_wake: Condvar::new(),
+        }
+    }
+
+    /// Registers the calling thread as a worker; `None` if the pool is full.
+    pub(crate) fn enter(&self) -> Option<WorkerId<'_>> {
+        let id = lock(&self.free_ids).pop()?;
+        self.slots[id]
+            .clock
+            .store(sys::thread_cpu_clock().unwrap_or(-1), Ordering::Relaxed);
+        self.workers.fetch_add(1, Ordering::SeqCst);
+        Some(WorkerId { sched: self, id })
+    }
+
+    /// The next job of a worker: a queued connection, else the poller role,
+    /// else sleep until either comes (or shutdown). `retire` says whether
+    /// this worker may end after sleeping [`RETIRE_AFTER`] unused.
+    pub(crate) fn next_job(&self, stopping: &AtomicBool, retire: &dyn Fn() -> bool) -> Job {
+        let mut r = lock(&self.ready);
+        loop {
+            if stopping.load(Ordering::SeqCst) {
+                return Job::Stop;
+            }
+            if let Some(token) = r.queue.pop_front() {
+                return Job::Serve(token);
+            }
+            if !r.polling {
+                r.polling = true;
+                return Job::Poll;
+            }
+            r.sleeping += 1;
+            let (guard, wait) = self
+                .ready_changed
+                .wait_timeout(r, RETIRE_AFTER)
+                .unwrap_or_else(|e| e.into_inner());
+            r = guard;
+            r.sleeping -= 1;
+            if wait.timed_out() && retire() {
+                return Job::Stop;
+            }
+        }
+    }
+
+    /// The poller is back with the connections that became ready: queue
+    /// them, and wake a sleeping worker to share them while fewer workers
+    /// than CPUs are awake.
+    pub(crate) fn polled(&self, tokens: &[u64]) {
+        let mut r = lock(&self.ready);
+        r.polling = false;
+        r.queue.extend(tokens);
+        let awake = self.workers.load(Ordering::SeqCst) - r.sleeping;
+        if r.queue.len() > 1 && r.sleeping > 0 && awake < self.cpus {
+            self.ready_changed.notify_one();
+        }
+    }
+
+    /// Wakes every sleeping worker and the monitor (shutdown).
+    pub(crate) fn wake_all(&self) {
+        drop(lock(&self.ready));
+        self.ready_changed.notify_all();
+        drop(lock(&self.monitor_lock));
+        self.monitor_wake.notify_all();
+    }
+
+    /// The monitor: run on a thread of its own by a pool, until `stopping`.
+    /// `spawn` starts one more worker (false if it could not).
+    pub(crate) fn monitor(&self, stopping: &AtomicBool, spawn: &dyn Fn() -> bool) {
+        let n = self.slots.len();
+        let mut seen = vec![0u64; n];
+        let mut cpu_seen = vec![Duration::ZERO; n];
+        let mut quiet = 0;
+        let mut last_look = Instant::now();
+        loop {
+            {
+                let guard = lock(&self.monitor_lock);
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                if quiet >= QUIET_TICKS {
+                    // Nothing runs: sleep until a handler starts. A worker that
+                    // entered one before the flag was set is caught by the check.
+                    self.monitor_asleep.store(true, Ordering::SeqCst);
+                    if !self.any_busy() {
+                        drop(
+                            self.monitor_wake
+                                .wait(guard)
+                                .unwrap_or_else(|e| e.into_inner()),
+                        );
+                    }
+                    self.monitor_asleep.store(false, Ordering::SeqCst);
+                    quiet = 0;
+                    last_look = Instant::now();
+                    continue;
+                }
+                drop(
+                    self.monitor_wake
+                        .wait_timeout(guard, TICK)
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+            }
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            let now = Instant::now();
+            let elapsed = now - last_look;
+            last_look = now;
+            let (mut busy, mut blocked) = (0, 0);
+            for (i, slot) in self.slots.iter().enumerate() {
+                let requests = slot.requests.load(Ordering::Acquire);
+                if requests % 2 == 1 {
+                    busy += 1;
+                    let cpu = sys::thread_cpu_time(slot.clock.load(Ordering::Relaxed));
+                    // In the same request since the last look, and off the CPU
+                    // most of that time: waiting for something.
+                    if requests == seen[i] && cpu.is_some_and(|c| c - cpu_seen[i] < elapsed / 2) {
+                        blocked += 1;
+                    }
+                    cpu_seen[i] = cpu.unwrap_or_default();
+                }
+                seen[i] = requests;
+            }
+            if busy == 0 {
+                quiet += 1;
+                continue;
+            }
+            quiet = 0;
+            if blocked == 0 {
+                continue;
+            }
+            let r = lock(&self.ready);
+            let awake = self.workers.load(Ordering::SeqCst) - r.sleeping;
+            let waiting = !r.queue.is_empty() || !r.polling;
+            if waiting && awake.saturating_sub(blocked) < self.cpus {
+                if r.sleeping > 0 {
+                    self.ready_changed.notify_one();
+                } else {
+                    drop(r);
+                    spawn();
+                }
+            }
+        }
+    }
+
+    fn any_busy(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.requests.load(Ordering::SeqCst) % 2 == 1)
+    }
+}
+
+/// A worker's registration; ends it when dropped.
+pub(crate) struct WorkerId<'a> {
+    sched: &'a Sched,
+    id: usize,
+}
+
+impl WorkerId<'_> {
+    /// Marks the worker as in a handler until the guard is dropped.
+    pub(crate) fn busy(&self) -> BusyGuard<'_> {
+        let slot = &self.sched.slots[self.id];
+        slot.requests.fetch_add(1, Ordering::Release);
+        if self.sched.monitor_asleep.load(Ordering::Relaxed)
+            && self.sched.monitor_asleep.swap(false, Ordering::SeqCst)
+        {
+            drop(lock(&self.sched.monitor_lock));
+            self.sched.monitor_wake.notify_one();
+        }
+        BusyGuard(slot)
+    }
+}
+
+impl Drop for WorkerId<'_> {
+    fn drop(&mut self) {
+        self.sched.workers.fetch_sub(1, Ordering::SeqCst);
+        lock(&self.sched.free_ids).push(self.id);
+    }
+}
+
+/// See [`WorkerId::busy`].
+pub(crate) struct BusyGuard<'a>(&'a WorkerSlot);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.requests.fetch_add(1, Ordering::Release);
+    }
+}
