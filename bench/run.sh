@@ -336,7 +336,10 @@ run_throughput() {
         echo "request is the growth of \`utime + stime\` of the server process, all threads (\`/proc/PID/stat\`, in"
         echo "clock ticks), over the wrk run, divided by the responses wrk counted; on loopback the kernel's TCP work"
         echo "for a segment is partly done by the sender, so this mixes some of wrk's side in, alike for every server."
-        echo "Ratios are to hyper with its defaults, and for pipelining to hyper pipeline_flush as well."
+        echo "Ratios are to hyper with its defaults, and for pipelining to hyper pipeline_flush as well. The"
+        echo "last table says how much of CPU 1 went to other work during the runs (other processes, interrupts,"
+        echo "the hypervisor): when the core is shared, a server with several runnable threads gets a larger share"
+        echo "of it than a single-threaded one, so its req/s and latency gain; CPU per request is the steadier figure."
         echo
         echo "The basehttp handler (\`examples/hello.rs\`):"
         echo

@@ -112,6 +112,37 @@ impl Pinning {
     }
 }
 
+/// Clock ticks, the unit of `/proc/PID/stat` and `/proc/stat`
+/// (`sysconf(_SC_CLK_TCK)`), as a duration.
+fn clock_ticks(ticks: u64) -> Duration {
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        n if n > 0 => n as u64,
+        _ => 100,
+    };
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// How long CPU `cpu` has been busy since boot, whoever ran on it: the user,
+/// nice, system, irq, softirq and steal times of its line in `/proc/stat`.
+pub fn cpu_busy(cpu: usize) -> io::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let name = format!("cpu{cpu}");
+    let fields: Vec<u64> = stat
+        .lines()
+        .find_map(|l| l.strip_prefix(&name)?.strip_prefix(' '))
+        .ok_or_else(|| io::Error::other(format!("no {name} in /proc/stat")))?
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    Ok(clock_ticks(busy))
+}
+
 /// Process figures from `/proc/PID/status`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcStatus {
@@ -367,13 +398,7 @@ http {{
         let field = |i: usize| -> io::Result<u64> {
             fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(bad)
         };
-        let ticks = field(11)? + field(12)?;
-        // SAFETY: sysconf only reads a system constant.
-        let per_second = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
-            n if n > 0 => n as u64,
-            _ => 100,
-        };
-        Ok(Duration::from_micros(ticks * 1_000_000 / per_second))
+        Ok(clock_ticks(field(11)? + field(12)?))
     }
 
     /// The exit status, if the server process has ended by itself.

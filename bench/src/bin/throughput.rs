@@ -29,7 +29,7 @@
 //! tiny_http, ceiling, python, python-no-nodelay (default: all).
 
 use basehttp_bench::{
-    Client, CommandLine, Pinning, Server, median, parse_response_head, run_wrk, thousands,
+    Client, CommandLine, Pinning, Server, cpu_busy, median, parse_response_head, run_wrk, thousands,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -253,6 +253,9 @@ struct Sample {
     p50: f64,
     p99: f64,
     cpu_us: f64,
+    /// The share of the run that the servers' CPU spent on anything but the
+    /// server (other processes, interrupts, the hypervisor); NaN unpinned.
+    other: f64,
 }
 
 /// Checks that the server answers `GET /` with 200 `Hello, World!` and
@@ -293,7 +296,12 @@ fn check(addr: SocketAddr) -> io::Result<()> {
     )))
 }
 
-fn measure(o: &Options, server: &Server, scenario: &Scenario) -> io::Result<(Sample, String)> {
+fn measure(
+    o: &Options,
+    pin: Pinning,
+    server: &Server,
+    scenario: &Scenario,
+) -> io::Result<(Sample, String)> {
     let mut extra: Vec<String> = Vec::new();
     if let Some(h) = scenario.header {
         extra.extend(["-H".to_string(), h.to_string()]);
@@ -305,9 +313,19 @@ fn measure(o: &Options, server: &Server, scenario: &Scenario) -> io::Result<(Sam
         ]);
     }
     let url = format!("http://{}/", server.addr);
-    let before = server.cpu_time()?;
+    // The servers' CPU, when pinning is on: its busy time less the server's
+    // is what else ran there.
+    let busy = || {
+        if pin.enabled {
+            cpu_busy(1)
+        } else {
+            Ok(Duration::ZERO)
+        }
+    };
+    let (start, busy_before, before) = (Instant::now(), busy()?, server.cpu_time()?);
     let run = run_wrk(&o.wrk, &url, scenario.connections, o.duration, &extra)?;
-    let after = server.cpu_time()?;
+    let (after, busy_after, wall) = (server.cpu_time()?, busy()?, start.elapsed());
+    let other = (busy_after - busy_before).saturating_sub(after - before);
     let seconds = |d: Option<Duration>| match d {
         Some(d) if scenario.latency => d.as_secs_f64(),
         _ => f64::NAN,
@@ -317,6 +335,11 @@ fn measure(o: &Options, server: &Server, scenario: &Scenario) -> io::Result<(Sam
         p50: seconds(run.p50),
         p99: seconds(run.p99),
         cpu_us: (after - before).as_secs_f64() * 1e6 / run.requests.max(1) as f64,
+        other: if pin.enabled {
+            other.as_secs_f64() / wall.as_secs_f64()
+        } else {
+            f64::NAN
+        },
     };
     Ok((sample, run.errors))
 }
@@ -349,6 +372,7 @@ fn medians(samples: &[Sample]) -> Sample {
         p50: of(|s| s.p50),
         p99: of(|s| s.p99),
         cpu_us: of(|s| s.cpu_us),
+        other: of(|s| s.other),
     }
 }
 
@@ -534,7 +558,8 @@ fn main() {
                 if c.only.is_some_and(|only| only != sc) {
                     continue;
                 }
-                let (sample, errors) = measure(&o, &server, scenario).unwrap_or_else(|e| fail(e));
+                let (sample, errors) =
+                    measure(&o, pin, &server, scenario).unwrap_or_else(|e| fail(e));
                 if let Some(status) = server.exited() {
                     fail(io::Error::other(format!(
                         "exited during {}: {status}",
@@ -542,7 +567,8 @@ fn main() {
                     )));
                 }
                 eprintln!(
-                    "throughput: round {}/{}, {}, {}: {} req/s, p99 {}, {:.2} µs CPU/req{}{}",
+                    "throughput: round {}/{}, {}, {}: {} req/s, p99 {}, {:.2} µs CPU/req, \
+                     CPU 1 {:.0}% busy with other work{}{}",
                     round + 1,
                     o.rounds,
                     c.name,
@@ -550,6 +576,7 @@ fn main() {
                     thousands(sample.rps.round() as u64),
                     latency(sample.p99),
                     sample.cpu_us,
+                    sample.other * 100.0,
                     if errors.is_empty() { "" } else { "; " },
                     errors
                 );
@@ -618,6 +645,7 @@ fn main() {
                     p50: f64::NAN,
                     p99: f64::NAN,
                     cpu_us: f64::NAN,
+                    other: f64::NAN,
                 });
                 row += &format!(
                     " {} | {} | {} |",
@@ -666,6 +694,34 @@ fn main() {
             for n in &notes[sc] {
                 println!("- {n}");
             }
+        }
+    }
+    if pin.enabled {
+        println!();
+        println!("### Other work on the servers' CPU");
+        println!();
+        println!(
+            "The share of each run that CPU 1 spent busy with anything but the server under test \
+             (other processes, interrupts, time taken by the hypervisor), median and maximum over \
+             the rounds. Where it is high, that server's req/s and latency in that scenario are \
+             the machine's, not the server's; CPU µs per request is the steadier figure."
+        );
+        println!();
+        println!("| server | {} |", SCENARIOS.map(|s| s.name).join(" | "));
+        println!("| --- |{}", " ---: |".repeat(SCENARIOS.len()));
+        for (si, c) in cs.iter().enumerate() {
+            let cells: Vec<String> = samples
+                .iter()
+                .map(|row| {
+                    let other: Vec<f64> = row[si].iter().map(|s| s.other * 100.0).collect();
+                    if other.is_empty() {
+                        return "–".to_string();
+                    }
+                    let max = other.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    format!("{:.0}% ({max:.0}%)", median(&mut other.clone()))
+                })
+                .collect();
+            println!("| {} | {} |", c.name, cells.join(" | "));
         }
     }
     println!();
