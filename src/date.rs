@@ -6,30 +6,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 struct Cache {
     second: u64,
-    http: [u8; 29],
+    http: String,
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { second: u64::MAX, http: [0; 29] }) };
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { second: u64::MAX, http: String::new() }) };
+}
+
+/// The current Unix time in whole seconds, from the coarse clock: the
+/// kernel's last tick, a few milliseconds behind at most, read without the
+/// time-stamp counter (it is asked once per response).
+pub(crate) fn now_second() -> u64 {
+    crate::sys::clock_time(libc::CLOCK_REALTIME_COARSE).map_or(0, |t| t.as_secs())
 }
 
 /// The current time as an IMF-fixdate (`Sun, 09 Dec 2007 16:00:34 GMT`),
 /// lent to `f`.
 pub(crate) fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
-    // The coarse clock (the kernel's last tick, a few milliseconds behind at
-    // most) costs no time-stamp counter read: it is asked once per response.
-    let second = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec;
-    let second = u64::try_from(second).unwrap_or(0);
+    let second = now_second();
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.second != second {
-            let text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(second));
-            if text.len() == 29 {
-                c.http.copy_from_slice(text.as_bytes());
-            }
+            c.http = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(second));
             c.second = second;
         }
-        f(std::str::from_utf8(&c.http).unwrap_or(""))
+        f(&c.http)
     })
 }
 

@@ -300,13 +300,8 @@ impl<'a> Request<'a> {
         let handler = self.handler;
         handler.log_request(self, code, None);
         self.wfile.start(code.as_u16(), message)?;
-        let (server, sys) = (handler.server_version(), handler.sys_version());
-        if sys.is_empty() {
-            self.wfile.server_header("Server", &[server])?;
-        } else {
-            self.wfile.server_header("Server", &[server, " ", sys])?;
-        }
-        date::with_http_date(|d| self.wfile.server_header("Date", &[d]))
+        self.wfile
+            .server_and_date(handler.server_version(), handler.sys_version())
     }
 
     /// Queues only the status line: no log line, no `Server` or `Date`.

@@ -206,7 +206,7 @@ impl Sched {
                 let requests = slot.requests.load(Ordering::Acquire);
                 if requests % 2 == 1 {
                     busy += 1;
-                    let cpu = sys::thread_cpu_time(slot.clock.load(Ordering::Relaxed));
+                    let cpu = sys::clock_time(slot.clock.load(Ordering::Relaxed));
                     // In the same request since the last look, and off the CPU
                     // most of that time: waiting for something.
                     if requests == seen[i] && cpu.is_some_and(|c| c - cpu_seen[i] < elapsed / 2) {

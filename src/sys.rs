@@ -66,7 +66,7 @@ pub(crate) fn thread_count() -> std::io::Result<usize> {
         .ok_or_else(|| std::io::Error::other("no thread count in /proc/self/status"))
 }
 
-/// The CPU-time clock of the calling thread, for [`thread_cpu_time`] from
+/// The CPU-time clock of the calling thread, for [`clock_time`] from
 /// any thread of the process.
 pub(crate) fn thread_cpu_clock() -> Option<libc::clockid_t> {
     let mut clock: libc::clockid_t = 0;
@@ -76,9 +76,11 @@ pub(crate) fn thread_cpu_clock() -> Option<libc::clockid_t> {
     (r == 0).then_some(clock)
 }
 
-/// CPU time used so far by the thread whose clock is `clock` (from
-/// [`thread_cpu_clock`]); `None` once that thread has ended.
-pub(crate) fn thread_cpu_time(clock: libc::clockid_t) -> Option<std::time::Duration> {
+/// The time of `clock`: a thread's CPU-time clock from
+/// [`thread_cpu_clock`] (`None` once that thread has ended), or a system
+/// clock such as `CLOCK_REALTIME_COARSE`. (Through libc, which valgrind
+/// understands, rather than rustix's own vDSO lookup, which it does not.)
+pub(crate) fn clock_time(clock: libc::clockid_t) -> Option<std::time::Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -11,9 +11,11 @@
 //! `writev`, keep-alive works for every response, and streaming works in
 //! bounded memory.
 
+use crate::date;
 use crate::proto::encode::{self, LAST_CHUNK};
 use crate::transport::{Transport, write_all_vectored};
 use http::Version;
+use std::cell::RefCell;
 use std::io::{self, IoSlice, Write};
 
 /// Default size up to which a response body is buffered, so that it can be
@@ -28,6 +30,21 @@ pub const RESPONSE_BUFFER: usize = 16 * 1024;
 /// Most bytes of finished responses held back while pipelined requests are
 /// answered, to leave in one write: 64 KiB.
 pub(crate) const GATHER_MAX: usize = 64 * 1024;
+
+/// The `Server` and `Date` lines of this thread's responses, and what they
+/// were built from.
+struct ServerLines {
+    second: u64,
+    server: String,
+    sys: String,
+    lines: Vec<u8>,
+}
+
+thread_local! {
+    static SERVER_LINES: RefCell<ServerLines> = const {
+        RefCell::new(ServerLines { second: u64::MAX, server: String::new(), sys: String::new(), lines: Vec::new() })
+    };
+}
 
 /// Where a response is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,27 +234,47 @@ impl<'a> Wfile<'a> {
         Ok(())
     }
 
-    /// Adds a header that the server itself sends (`Server`, `Date`): its
-    /// name is a token and it decides neither framing nor persistence, so
-    /// only its value, the concatenation of `parts`, is checked (for CR, LF
-    /// and NUL), and no formatting machinery runs.
-    pub(crate) fn server_header(&mut self, name: &str, parts: &[&str]) -> io::Result<()> {
+    /// Adds the `Server` (`server`, then `sys` after a space if not empty)
+    /// and `Date` headers that every response carries. Their lines are built
+    /// and checked (for CR, LF and NUL) once per thread and second while the
+    /// server string stays the same, then copied.
+    pub(crate) fn server_and_date(&mut self, server: &str, sys: &str) -> io::Result<()> {
         if self.state != State::Headers {
             return Err(usage("send_header called before send_response"));
         }
-        let mark = self.head.len();
-        self.head.extend_from_slice(name.as_bytes());
-        self.head.extend_from_slice(b": ");
-        let value_at = self.head.len();
-        for part in parts {
-            self.head.extend_from_slice(part.as_bytes());
-        }
-        if let Err(e) = encode::check_header(name, &self.head[value_at..]) {
-            self.head.truncate(mark);
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, e));
-        }
-        self.head.extend_from_slice(b"\r\n");
-        Ok(())
+        let second = date::now_second();
+        SERVER_LINES.with(|cache| {
+            let mut c = cache.borrow_mut();
+            if c.second != second || c.server != server || c.sys != sys {
+                if encode::has_line_break(server.as_bytes())
+                    || encode::has_line_break(sys.as_bytes())
+                {
+                    c.second = u64::MAX;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "Server header value contains CR, LF or NUL",
+                    ));
+                }
+                let ServerLines { lines, .. } = &mut *c;
+                lines.clear();
+                lines.extend_from_slice(b"Server: ");
+                lines.extend_from_slice(server.as_bytes());
+                if !sys.is_empty() {
+                    lines.push(b' ');
+                    lines.extend_from_slice(sys.as_bytes());
+                }
+                lines.extend_from_slice(b"\r\nDate: ");
+                date::with_http_date(|d| lines.extend_from_slice(d.as_bytes()));
+                lines.extend_from_slice(b"\r\n");
+                c.server.clear();
+                c.server.push_str(server);
+                c.sys.clear();
+                c.sys.push_str(sys);
+                c.second = second;
+            }
+            self.head.extend_from_slice(&c.lines);
+            Ok(())
+        })
     }
 
     /// Ends the headers. An interim (1xx) response is sent at once, and a

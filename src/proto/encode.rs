@@ -54,9 +54,14 @@ pub fn status_line(
             what: "reason phrase contains CR, LF or NUL",
         });
     }
+    let digits = [
+        b'0' + (code / 100) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+    ];
     buf.extend_from_slice(version_str(version).as_bytes());
     buf.push(b' ');
-    buf.extend_from_slice(itoa_u64(u64::from(code), &mut [0; 20]));
+    buf.extend_from_slice(&digits);
     buf.push(b' ');
     buf.extend_from_slice(reason.as_bytes());
     buf.extend_from_slice(b"\r\n");
@@ -116,13 +121,51 @@ pub fn itoa_u64(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-fn has_line_break(s: &[u8]) -> bool {
-    memchr::memchr3(b'\r', b'\n', 0, s).is_some()
+pub(crate) fn has_line_break(s: &[u8]) -> bool {
+    // Eight bytes at a time: a word has a zero byte iff
+    // (w - 0x01..01) & !w & 0x80..80 is non-zero; CR and LF are found as
+    // zero bytes of the word XORed with them. Header values are short, where
+    // a vectorized search's set-up would cost more than this.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let mut words = s.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let w = u64::from_ne_bytes(bytes);
+        if has_zero(w) | has_zero(w ^ (ONES * 0x0d)) | has_zero(w ^ (ONES * 0x0a)) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_are_found_at_every_position() {
+        for len in 0..40 {
+            let clean = vec![b'a'; len];
+            assert!(!has_line_break(&clean), "{len}");
+            for at in 0..len {
+                for bad in [b'\r', b'\n', 0] {
+                    let mut v = clean.clone();
+                    v[at] = bad;
+                    assert!(has_line_break(&v), "{len} {at} {bad}");
+                }
+            }
+        }
+        // Bytes next to the ones searched for, and high bytes, are clean.
+        assert!(!has_line_break(
+            b"\x0b\x0c\x0e\x09\x01\xff\x80\x8d\x8a text"
+        ));
+    }
 
     #[test]
     fn status_lines() {

@@ -202,12 +202,18 @@ pub fn parse_head<'b>(
 /// spaces: the strict reading, as other whitespace invites smuggling.
 fn parse_request_line(line: &[u8]) -> Result<RequestHead<'_>, ProtoError> {
     let text = std::str::from_utf8(line).map_err(|_| ProtoError::RequestLine)?;
-    let mut parts = text.split(' ');
-    let (Some(method), Some(target), Some(version_text), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // Exactly two spaces: the method and the version contain none, and the
+    // target is checked below to contain none either.
+    let first = memchr(b' ', line).ok_or(ProtoError::RequestLine)?;
+    let last = memchr::memrchr(b' ', line).ok_or(ProtoError::RequestLine)?;
+    if first == last {
         return Err(ProtoError::RequestLine);
-    };
+    }
+    let (method, target, version_text) =
+        (&text[..first], &text[first + 1..last], &text[last + 1..]);
+    if target.as_bytes().contains(&b' ') {
+        return Err(ProtoError::RequestLine);
+    }
     if !is_token(method.as_bytes()) {
         return Err(ProtoError::Method);
     }
@@ -300,28 +306,37 @@ fn is_authority(t: &[u8]) -> bool {
 
 /// `token = 1*tchar` (RFC 9110 §5.6.2).
 pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    !s.is_empty() && s.iter().all(|&b| TCHAR[usize::from(b)])
 }
+
+/// `tchar` (RFC 9110 §5.6.2) by byte value: one load per byte.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// Parses the header lines with httparse, then applies the checks it leaves to
 /// us. `base` is the offset of `block` in the head, for the spans.
