@@ -2,6 +2,7 @@
 //! refreshed once a second, so a request costs one clock read, no formatting.
 
 use std::cell::RefCell;
+use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 struct Cache {
@@ -27,7 +28,10 @@ pub(crate) fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.second != second {
-            c.http = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(second));
+            // Into the same String: no allocation after the first second.
+            c.http.clear();
+            let date = httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(second));
+            let _ = write!(c.http, "{date}");
             c.second = second;
         }
         f(&c.http)

@@ -12,7 +12,8 @@
 //! A handler that blocks (a database call, a slow client, a sleep) holds its
 //! worker, and the ready connections and the poller role wait for it. The
 //! monitor thread looks every millisecond while a handler runs: a worker
-//! that has stayed in one request since its last look without using the CPU
+//! that has stayed in one request since its last look, neither running nor
+//! waiting for a CPU most of that time (its `/proc/thread-self/schedstat`),
 //! is blocked; when the workers not blocked are fewer than the CPUs and
 //! work is waiting (queued connections, or nobody polling), it wakes a
 //! sleeping worker or starts one, up to
@@ -22,9 +23,10 @@
 //! monitor sleeps until one starts.
 
 use crate::server::lock;
-use crate::sys;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,8 +66,9 @@ struct WorkerSlot {
     /// Incremented when the worker enters a handler and when it leaves:
     /// odd while it is in one.
     requests: AtomicU64,
-    /// The worker thread's CPU-time clock (`pthread_getcpuclockid`).
-    clock: AtomicI32,
+    /// The worker thread's `/proc/thread-self/schedstat`, opened by the
+    /// worker itself and read by the monitor.
+    schedstat: Mutex<Option<File>>,
 }
 
 /// The scheduler of a poller server's workers.
@@ -102,9 +105,7 @@ impl Sched {
     /// Registers the calling thread as a worker; `None` if the pool is full.
     pub(crate) fn enter(&self) -> Option<WorkerId<'_>> {
         let id = lock(&self.free_ids).pop()?;
-        self.slots[id]
-            .clock
-            .store(sys::thread_cpu_clock().unwrap_or(-1), Ordering::Relaxed);
+        *lock(&self.slots[id].schedstat) = File::open("/proc/thread-self/schedstat").ok();
         self.workers.fetch_add(1, Ordering::SeqCst);
         Some(WorkerId { sched: self, id })
     }
@@ -164,7 +165,7 @@ impl Sched {
     pub(crate) fn monitor(&self, stopping: &AtomicBool, spawn: &dyn Fn() -> bool) {
         let n = self.slots.len();
         let mut seen = vec![0u64; n];
-        let mut cpu_seen = vec![Duration::ZERO; n];
+        let mut scheduled_seen = vec![Duration::ZERO; n];
         let mut quiet = 0;
         let mut last_look = Instant::now();
         loop {
@@ -206,13 +207,15 @@ impl Sched {
                 let requests = slot.requests.load(Ordering::Acquire);
                 if requests % 2 == 1 {
                     busy += 1;
-                    let cpu = sys::clock_time(slot.clock.load(Ordering::Relaxed));
-                    // In the same request since the last look, and off the CPU
-                    // most of that time: waiting for something.
-                    if requests == seen[i] && cpu.is_some_and(|c| c - cpu_seen[i] < elapsed / 2) {
+                    let scheduled = lock(&slot.schedstat).as_ref().and_then(scheduled_time);
+                    // In the same request since the last look, and neither on
+                    // the CPU nor waiting for it most of that time: blocked.
+                    if requests == seen[i]
+                        && scheduled.is_none_or(|t| t - scheduled_seen[i] < elapsed / 2)
+                    {
                         blocked += 1;
                     }
-                    cpu_seen[i] = cpu.unwrap_or_default();
+                    scheduled_seen[i] = scheduled.unwrap_or_default();
                 }
                 seen[i] = requests;
             }
@@ -243,6 +246,17 @@ impl Sched {
             .iter()
             .any(|s| s.requests.load(Ordering::SeqCst) % 2 == 1)
     }
+}
+
+/// Time a thread has spent on a CPU plus time it has waited for one, from
+/// its `schedstat` (`on-CPU-ns wait-ns timeslices`); `None` if unreadable.
+fn scheduled_time(schedstat: &File) -> Option<Duration> {
+    let mut buf = [0u8; 96];
+    let n = schedstat.read_at(&mut buf, 0).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    let mut fields = text.split_ascii_whitespace().map(|f| f.parse::<u64>().ok());
+    let (on_cpu, waiting) = (fields.next()??, fields.next()??);
+    Some(Duration::from_nanos(on_cpu.saturating_add(waiting)))
 }
 
 /// A worker's registration; ends it when dropped.

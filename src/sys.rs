@@ -66,27 +66,16 @@ pub(crate) fn thread_count() -> std::io::Result<usize> {
         .ok_or_else(|| std::io::Error::other("no thread count in /proc/self/status"))
 }
 
-/// The CPU-time clock of the calling thread, for [`clock_time`] from
-/// any thread of the process.
-pub(crate) fn thread_cpu_clock() -> Option<libc::clockid_t> {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: pthread_self() is always a valid handle for the calling thread,
-    // and `clock` is a live local the call writes one clockid_t into.
-    let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-    (r == 0).then_some(clock)
-}
-
-/// The time of `clock`: a thread's CPU-time clock from
-/// [`thread_cpu_clock`] (`None` once that thread has ended), or a system
-/// clock such as `CLOCK_REALTIME_COARSE`. (Through libc, which valgrind
-/// understands, rather than rustix's own vDSO lookup, which it does not.)
+/// The time of a system clock such as `CLOCK_REALTIME_COARSE`. (Through
+/// libc, which valgrind understands, rather than rustix's own vDSO lookup,
+/// which it does not.)
 pub(crate) fn clock_time(clock: libc::clockid_t) -> Option<std::time::Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a live local that clock_gettime(2) fills in; an invalid
-    // or stale clock id only makes the call fail with EINVAL.
+    // clock id only makes the call fail with EINVAL.
     let r = unsafe { libc::clock_gettime(clock, &mut ts) };
     (r == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
