@@ -225,12 +225,11 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     let mut tokens = Vec::with_capacity(events.len());
     let interval = sweep_interval(shared);
     let ts = timespec(interval);
-    let retire = || {
-        run == Run::Forever && sched.workers.load(Ordering::SeqCst) > shared.config.workers.max(1)
-    };
+    let may_retire = run == Run::Forever;
     loop {
-        match sched.next_job(&shared.stopping, &retire) {
+        match sched.next_job(&shared.stopping, may_retire, shared.config.workers) {
             Job::Stop => return,
+            Job::Retire => return me.retire(),
             Job::Serve(token) => {
                 let served = serve_parked(shared, token, &mut bufs, &me);
                 if served && run == Run::OneRequest {

@@ -46,8 +46,10 @@ pub(crate) enum Job {
     Serve(u64),
     /// Wait for events: this worker is now the poller.
     Poll,
-    /// Stop: shutdown, or a surplus worker retiring.
+    /// Stop: shutdown.
     Stop,
+    /// Stop: a surplus worker, already counted out of `workers`.
+    Retire,
 }
 
 /// The ready queue and who polls, under one lock.
@@ -111,9 +113,10 @@ impl Sched {
     }
 
     /// The next job of a worker: a queued connection, else the poller role,
-    /// else sleep until either comes (or shutdown). `retire` says whether
-    /// this worker may end after sleeping [`RETIRE_AFTER`] unused.
-    pub(crate) fn next_job(&self, stopping: &AtomicBool, retire: &dyn Fn() -> bool) -> Job {
+    /// else sleep until either comes (or shutdown). A worker that sleeps
+    /// [`RETIRE_AFTER`] unused ends if `may_retire` and more than `keep`
+    /// workers are left.
+    pub(crate) fn next_job(&self, stopping: &AtomicBool, may_retire: bool, keep: usize) -> Job {
         let mut r = lock(&self.ready);
         loop {
             if stopping.load(Ordering::SeqCst) {
@@ -133,8 +136,18 @@ impl Sched {
                 .unwrap_or_else(|e| e.into_inner());
             r = guard;
             r.sleeping -= 1;
-            if wait.timed_out() && retire() {
-                return Job::Stop;
+            // Counted out under the lock, so two workers that time out
+            // together cannot both leave when only one may.
+            if wait.timed_out()
+                && may_retire
+                && self
+                    .workers
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        (n > keep.max(1)).then(|| n - 1)
+                    })
+                    .is_ok()
+            {
+                return Job::Retire;
             }
         }
     }
@@ -269,14 +282,25 @@ impl WorkerId<'_> {
     /// Marks the worker as in a handler until the guard is dropped.
     pub(crate) fn busy(&self) -> BusyGuard<'_> {
         let slot = &self.sched.slots[self.id];
-        slot.requests.fetch_add(1, Ordering::Release);
-        if self.sched.monitor_asleep.load(Ordering::Relaxed)
+        // Sequentially consistent, like the monitor's side (it sets
+        // `monitor_asleep`, then looks for busy workers): one of the two
+        // sees the other, so a handler never runs unwatched.
+        slot.requests.fetch_add(1, Ordering::SeqCst);
+        if self.sched.monitor_asleep.load(Ordering::SeqCst)
             && self.sched.monitor_asleep.swap(false, Ordering::SeqCst)
         {
             drop(lock(&self.sched.monitor_lock));
             self.sched.monitor_wake.notify_one();
         }
         BusyGuard(slot)
+    }
+}
+
+impl WorkerId<'_> {
+    /// Ends a worker that [`Job::Retire`] already counted out.
+    pub(crate) fn retire(self) {
+        lock(&self.sched.free_ids).push(self.id);
+        std::mem::forget(self);
     }
 }
 
