@@ -25,6 +25,11 @@
 # FILES_ARGS="--rounds 2 --duration 1" bench/run.sh files
 # THROUGHPUT_ARGS="--rounds 1 --duration 1" bench/run.sh throughput
 #
+# THROUGHPUT_BASELINE="COMMIT..." also builds the `hello` example of each
+# commit given (in a temporary git worktree) and measures it beside the
+# current one in the same run, e.g.
+# THROUGHPUT_BASELINE=7903550 bench/run.sh throughput
+#
 # On a fresh Debian machine it installs what it needs (nginx-light, wrk),
 # builds the root's `hello` example and this crate in release mode, then runs.
 set -euo pipefail
@@ -163,7 +168,11 @@ run_program() {
 # command_paragraph NAME: how BENCHMARKS.md says that benchmark NAME was run
 # (the command in $cmd).
 command_paragraph() {
-    echo "Command: \`bench/run.sh $1\`, which builds in release mode and runs, from the repository root:"
+    local env=""
+    if [ "$1" = throughput ] && [ -n "${THROUGHPUT_BASELINE:-}" ]; then
+        env="THROUGHPUT_BASELINE=\"$THROUGHPUT_BASELINE\" "
+    fi
+    echo "Command: \`${env}bench/run.sh $1\`, which builds in release mode and runs, from the repository root:"
     echo
     echo '```'
     echo "$cmd"
@@ -276,13 +285,32 @@ run_forms() {
     echo "run.sh: results written to $(rel "$results")" >&2
 }
 
+# baseline_builds: for each commit in THROUGHPUT_BASELINE (space-separated),
+# builds that commit's `hello` example in a temporary git worktree (target
+# directory bench/target/baseline) and prints `--also COMMIT=PATH` for it.
+baseline_builds() {
+    local commit dir path
+    for commit in ${THROUGHPUT_BASELINE:-}; do
+        dir="$(mktemp -d)"
+        (cd "$root" && git worktree add --quiet --detach "$dir" "$commit") >&2
+        (cd "$dir" && CARGO_TARGET_DIR="$bench_target/baseline" cargo build --quiet --release --example hello) >&2
+        path="$bench_target/baseline/$commit-hello"
+        cp "$bench_target/baseline/release/examples/hello" "$path"
+        (cd "$root" && git worktree remove --force "$dir") >&2
+        printf '%s\n' --also "$commit=$(rel "$path")"
+    done
+}
+
 run_throughput() {
     local out body cmd
     out="$(mktemp)"
     body="$(mktemp)"
     # python3 as found on PATH, named as such in BENCHMARKS.md.
     local python_bin=python3
+    local also=()
+    mapfile -t also < <(baseline_builds)
     run_program throughput throughput --hello "$(rel "$root_target/release/examples/hello")" \
+        "${also[@]}" \
         --peers "$(rel "$bench_target/release")" --python "$python_bin" \
         --python-server "$(rel "$bench_dir/python/hello_server.py")" --scripts "$(rel "$bench_dir/wrk")"
     local lock="$bench_dir/Cargo.lock" commit
@@ -341,6 +369,12 @@ run_throughput() {
         echo "the hypervisor): when the core is shared, a server with several runnable threads gets a larger share"
         echo "of it than a single-threaded one, so its req/s and latency gain; CPU per request is the steadier figure."
         echo
+        local commit_
+        for commit_ in ${THROUGHPUT_BASELINE:-}; do
+            echo "Rows named \`basehttp pool $commit_\` and \`basehttp sequential $commit_\` are the \`hello\` example"
+            echo "built from commit \`$commit_\`, measured in the same run for a before-and-after comparison."
+            echo
+        done
         echo "The basehttp handler (\`examples/hello.rs\`):"
         echo
         echo '```rust'

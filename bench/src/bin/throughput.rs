@@ -22,11 +22,16 @@
 //! `Drop` guard.
 //!
 //! `throughput [--rounds N] [--duration SECS] [--servers NAME,…]
-//!             [--hello PATH] [--peers DIR] [--python PATH]
-//!             [--python-server PATH] [--scripts DIR] [--wrk PATH]`
+//!             [--hello PATH] [--also LABEL=PATH]… [--peers DIR]
+//!             [--python PATH] [--python-server PATH] [--scripts DIR]
+//!             [--wrk PATH]`
 //!
 //! `--servers` takes the keys pool, sequential, hyper, hyper-flush,
 //! tiny_http, ceiling, python, python-no-nodelay (default: all).
+//! `--also LABEL=PATH` adds another build of `hello` (e.g. from an older
+//! commit) in pool and sequential modes, named `basehttp pool LABEL` and
+//! `basehttp sequential LABEL`, to measure a change before and after in one
+//! run; the bars judge only `--hello`.
 
 use basehttp_bench::{
     Client, CommandLine, Pinning, Server, cpu_busy, median, parse_response_head, run_wrk, thousands,
@@ -41,6 +46,8 @@ struct Options {
     duration: Duration,
     servers: Vec<String>,
     hello: PathBuf,
+    /// Other builds of `hello`: (label, path).
+    also: Vec<(String, PathBuf)>,
     peers: PathBuf,
     python: PathBuf,
     python_server: PathBuf,
@@ -62,7 +69,8 @@ const SERVER_KEYS: [&str; 8] = [
 fn usage(message: &str) -> ! {
     eprintln!(
         "throughput: {message}\nusage: throughput [--rounds N] [--duration SECS] \
-         [--servers {}] [--hello PATH] [--peers DIR] [--python PATH] [--python-server PATH] \
+         [--servers {}] [--hello PATH] [--also LABEL=PATH]... [--peers DIR] [--python PATH] \
+         [--python-server PATH] \
          [--scripts DIR] [--wrk PATH]",
         SERVER_KEYS.join(",")
     );
@@ -77,6 +85,7 @@ fn parse_options() -> Options {
         duration: Duration::from_secs(3),
         servers: SERVER_KEYS.map(String::from).to_vec(),
         hello: manifest.join("../target/release/examples/hello"),
+        also: Vec::new(),
         peers: basehttp_bench::exe_dir(),
         python: PathBuf::from("python3"),
         python_server: manifest.join("python/hello_server.py"),
@@ -90,6 +99,15 @@ fn parse_options() -> Options {
             "--duration" => o.duration = Duration::from_secs(args.number(&arg).max(1)),
             "--servers" => o.servers = args.list(&arg, &SERVER_KEYS),
             "--hello" => o.hello = args.value(&arg).into(),
+            "--also" => {
+                let value = args.value(&arg);
+                match value.split_once('=') {
+                    Some((label, path)) if !label.is_empty() && !path.is_empty() => {
+                        o.also.push((label.to_string(), path.into()))
+                    }
+                    _ => usage(&format!("--also takes LABEL=PATH, not {value:?}")),
+                }
+            }
             "--peers" => o.peers = args.value(&arg).into(),
             "--python" => o.python = args.value(&arg).into(),
             "--python-server" => o.python_server = args.value(&arg).into(),
@@ -153,7 +171,8 @@ fn contenders(o: &Options) -> Vec<Contender> {
             vec![&python, "--no-nodelay", addr],
         ),
     ];
-    all.into_iter()
+    let mut cs: Vec<Contender> = all
+        .into_iter()
         .filter(|(key, ..)| o.servers.iter().any(|s| s == key))
         .map(|(key, name, program, args)| Contender {
             key,
@@ -162,7 +181,30 @@ fn contenders(o: &Options) -> Vec<Contender> {
             args: args.into_iter().map(String::from).collect(),
             only: (key == "python-no-nodelay").then_some(KEEP_ALIVE_16),
         })
-        .collect()
+        .collect();
+    // Other builds, after the current one. Their names live as long as the
+    // program, like the built-in ones.
+    for (label, path) in &o.also {
+        for mode in ["pool", "sequential"] {
+            let key: &'static str = Box::leak(format!("{mode}@{label}").into_boxed_str());
+            let name: &'static str = Box::leak(format!("basehttp {mode} {label}").into_boxed_str());
+            let at = cs
+                .iter()
+                .rposition(|c| c.key.starts_with(mode))
+                .map_or(0, |i| i + 1);
+            cs.insert(
+                at,
+                Contender {
+                    key,
+                    name,
+                    program: path.clone(),
+                    args: vec!["--mode".into(), mode.into(), addr.into()],
+                    only: None,
+                },
+            );
+        }
+    }
+    cs
 }
 
 /// One wrk load.
