@@ -11,7 +11,7 @@
 //!
 //! A handler that blocks (a database call, a slow client, a sleep) holds its
 //! worker, and the ready connections and the poller role wait for it. The
-//! monitor thread looks every millisecond while a handler runs: a worker
+//! monitor thread looks every 1 to 8 ms while handlers run: a worker
 //! that has stayed in one request since its last look, neither running nor
 //! waiting for a CPU most of that time (its `/proc/thread-self/schedstat`),
 //! is blocked; when the workers not blocked are fewer than the CPUs and
@@ -30,11 +30,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// How often the monitor looks at workers that are in a handler.
+/// How often the monitor looks at workers that are in a handler: every
+/// millisecond while a worker is seen in the same request twice, backing
+/// off (doubling) to every 8 ms while every handler it sees is new.
 const TICK: Duration = Duration::from_millis(1);
+const MAX_TICK: Duration = Duration::from_millis(8);
 
-/// Looks without any handler running after which the monitor sleeps until
-/// one starts.
+/// Looks in a row without any handler running after which the monitor
+/// sleeps until one starts.
 const QUIET_TICKS: u32 = 50;
 
 /// A surplus worker that sleeps this long without being woken ends.
@@ -180,6 +183,7 @@ impl Sched {
         let mut seen = vec![0u64; n];
         let mut scheduled_seen = vec![Duration::ZERO; n];
         let mut quiet = 0;
+        let mut tick = TICK;
         let mut last_look = Instant::now();
         loop {
             {
@@ -200,12 +204,13 @@ impl Sched {
                     }
                     self.monitor_asleep.store(false, Ordering::SeqCst);
                     quiet = 0;
+                    tick = TICK;
                     last_look = Instant::now();
                     continue;
                 }
                 drop(
                     self.monitor_wake
-                        .wait_timeout(guard, TICK)
+                        .wait_timeout(guard, tick)
                         .unwrap_or_else(|e| e.into_inner()),
                 );
             }
@@ -215,7 +220,7 @@ impl Sched {
             let now = Instant::now();
             let elapsed = now - last_look;
             last_look = now;
-            let (mut busy, mut blocked) = (0, 0);
+            let (mut busy, mut lingering, mut blocked) = (0, 0, 0);
             for (i, slot) in self.slots.iter().enumerate() {
                 let requests = slot.requests.load(Ordering::Acquire);
                 if requests % 2 == 1 {
@@ -223,15 +228,21 @@ impl Sched {
                     let scheduled = lock(&slot.schedstat).as_ref().and_then(scheduled_time);
                     // In the same request since the last look, and neither on
                     // the CPU nor waiting for it most of that time: blocked.
-                    if requests == seen[i]
-                        && scheduled.is_none_or(|t| t - scheduled_seen[i] < elapsed / 2)
-                    {
-                        blocked += 1;
+                    if requests == seen[i] {
+                        lingering += 1;
+                        if scheduled.is_none_or(|t| t - scheduled_seen[i] < elapsed / 2) {
+                            blocked += 1;
+                        }
                     }
                     scheduled_seen[i] = scheduled.unwrap_or_default();
                 }
                 seen[i] = requests;
             }
+            tick = if lingering > 0 {
+                TICK
+            } else {
+                (tick * 2).min(MAX_TICK)
+            };
             if busy == 0 {
                 quiet += 1;
                 continue;
