@@ -266,8 +266,12 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                             stop = true;
                         }
                         LISTENER => {
+                            // A new connection is served at once, like one
+                            // with an event: its request is usually there
+                            // already, and reading it now saves a round of
+                            // epoll_wait (if not, the read parks it).
                             let backoff = accept_connections(shared, &mut |stream, peer| {
-                                register(shared, stream, peer)
+                                tokens.extend(register(shared, stream, peer))
                             });
                             *lock(&shared.accept_retry) = backoff.map(|b| Instant::now() + b);
                         }
@@ -292,7 +296,9 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
 }
 
 /// Accepts every pending connection (up to the connection limit) and gives
-/// each to `place`, then re-arms the listener. An accept error such as
+/// each to `place`. The listener is edge-triggered: it fires again only for
+/// new connections, so it must be drained, or re-armed with
+/// [`arm_listener`] when accepting stops early. An accept error such as
 /// EMFILE is survived as Go does: the listener stays disarmed, and the
 /// returned wait (5 ms, doubling to 1 s while errors go on) says when to
 /// re-arm it with [`arm_listener`]; meanwhile the server goes on serving the
@@ -327,7 +333,8 @@ pub(crate) fn accept_connections<H: Handler>(
                 shared.open.fetch_add(1, Ordering::SeqCst);
                 place(stream, peer);
             }
-            Err(rustix::io::Errno::AGAIN) => break,
+            // Drained: the edge-triggered listener fires again for the next one.
+            Err(rustix::io::Errno::AGAIN) => return None,
             Err(e) if is_connection_error(e) => {}
             Err(e) => {
                 let last = shared.accept_backoff_ms.load(Ordering::Relaxed);
@@ -345,8 +352,6 @@ pub(crate) fn accept_connections<H: Handler>(
             }
         }
     }
-    arm_listener(shared);
-    None
 }
 
 /// Errors that concern one connection that died in the queue, not the
@@ -359,8 +364,10 @@ fn is_connection_error(e: rustix::io::Errno) -> bool {
     )
 }
 
+/// Re-registers the listener after accepting paused with connections still
+/// queued: re-arming an edge-triggered descriptor reports its readiness again.
 pub(crate) fn arm_listener<H: Handler>(shared: &Shared<H>) {
-    let flags = EventFlags::IN | EventFlags::ONESHOT;
+    let flags = EventFlags::IN | EventFlags::ET;
     let _ = epoll::modify(
         &shared.epoll,
         &shared.listener,
@@ -379,7 +386,11 @@ pub(crate) fn closed<H: Handler>(shared: &Shared<H>) {
 
 /// Parks a new connection: it waits for its first request like any idle
 /// one (an HTTPS connection, for its handshake, up to the handshake timeout).
-fn register<H: Handler>(shared: &Arc<Shared<H>>, stream: TcpStream, peer: SocketAddr) {
+fn register<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<u64> {
     let config = &shared.config;
     let (tls, timeout) = match &config.tls {
         None => (None, config.keep_alive_timeout),
@@ -388,7 +399,7 @@ fn register<H: Handler>(shared: &Arc<Shared<H>>, stream: TcpStream, peer: Socket
             Err(_) => {
                 drop(stream);
                 closed(shared);
-                return;
+                return None;
             }
         },
     };
@@ -416,7 +427,9 @@ fn register<H: Handler>(shared: &Arc<Shared<H>>, stream: TcpStream, peer: Socket
         slab.remove(token);
         drop(slab);
         closed(shared);
+        return None;
     }
+    Some(token)
 }
 
 /// Puts a connection whose socket has nothing more to read back in the

@@ -685,7 +685,8 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        let flags = EventFlags::IN | EventFlags::ONESHOT;
+        // Edge-triggered: whoever sees the event accepts until EAGAIN.
+        let flags = EventFlags::IN | EventFlags::ET;
         epoll::add(&epoll, &listener, EventData::new_u64(LISTENER), flags)?;
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         // Level-triggered and never read: once written, every worker sees it.
