@@ -11,9 +11,9 @@
 //!
 //! A handler that blocks (a database call, a slow client, a sleep) holds its
 //! worker, and the ready connections and the poller role wait for it. The
-//! monitor thread looks every 1 to 8 ms while handlers run: a worker
-//! that has stayed in one request since its last look, neither running nor
-//! waiting for a CPU most of that time (its `/proc/thread-self/schedstat`),
+//! monitor thread looks every 1 to 8 ms while handlers run: a worker that
+//! stays in one request over three looks, neither running nor waiting for a
+//! CPU most of the time between them (its `/proc/thread-self/schedstat`),
 //! is blocked; when the workers not blocked are fewer than the CPUs and
 //! work is waiting (queued connections, or nobody polling), it wakes a
 //! sleeping worker or starts one, up to
@@ -182,6 +182,8 @@ impl Sched {
         let n = self.slots.len();
         let mut seen = vec![0u64; n];
         let mut scheduled_seen = vec![Duration::ZERO; n];
+        // Looks in a row at which each worker seemed blocked.
+        let mut strikes = vec![0u8; n];
         let mut quiet = 0;
         let mut tick = TICK;
         let mut last_look = Instant::now();
@@ -228,13 +230,27 @@ impl Sched {
                     let scheduled = lock(&slot.schedstat).as_ref().and_then(scheduled_time);
                     // In the same request since the last look, and neither on
                     // the CPU nor waiting for it most of that time: blocked.
+                    // Judged only when this look came on time: a late one
+                    // means the whole CPU was taken (by the hypervisor, say),
+                    // which schedstat does not see. And only twice in a row,
+                    // so one such stall does not wake a worker.
+                    let stalled = requests == seen[i]
+                        && elapsed <= 2 * tick
+                        && scheduled.is_none_or(|t| t - scheduled_seen[i] < elapsed / 2);
+                    strikes[i] = if stalled {
+                        strikes[i].saturating_add(1)
+                    } else {
+                        0
+                    };
                     if requests == seen[i] {
                         lingering += 1;
-                        if scheduled.is_none_or(|t| t - scheduled_seen[i] < elapsed / 2) {
-                            blocked += 1;
-                        }
+                    }
+                    if strikes[i] >= 2 {
+                        blocked += 1;
                     }
                     scheduled_seen[i] = scheduled.unwrap_or_default();
+                } else {
+                    strikes[i] = 0;
                 }
                 seen[i] = requests;
             }

@@ -126,7 +126,7 @@ pub struct ServerConfig {
     /// Ignored by the other servers.
     pub workers: usize,
     /// Most worker threads of a [`PoolHttpServer`]. When handlers block
-    /// (a worker stays in one request between two looks of the pool's
+    /// (a worker stays in one request over three looks of the pool's
     /// monitor, 1 to 8 ms apart, mostly neither running nor waiting for a
     /// CPU) and work waits, a sleeping worker is woken or a new one started,
     /// up to this bound; past it, ready connections wait their turn. Workers
