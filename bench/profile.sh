@@ -82,9 +82,9 @@ per_request() {
     local depth="$1"
     shift
     local small large
-    small="$(instructions 2000 "$depth" "$@")"
-    large="$(instructions 10000 "$depth" "$@")"
-    echo $(((large - small) / 8000))
+    small="$(instructions 1000 "$depth" "$@")"
+    large="$(instructions 5000 "$depth" "$@")"
+    echo $(((large - small) / 4000))
 }
 
 # syscalls WRK_ARGS COMMAND...: system calls per request under wrk, with the
