@@ -384,8 +384,9 @@ pub(crate) fn closed<H: Handler>(shared: &Shared<H>) {
     }
 }
 
-/// Parks a new connection: it waits for its first request like any idle
-/// one (an HTTPS connection, for its handshake, up to the handshake timeout).
+/// Enters a new connection in the slab and the epoll set, as a parked one
+/// with the keep-alive deadline (an HTTPS connection: the handshake
+/// deadline); returns its token, or `None` if it had to be closed.
 fn register<H: Handler>(
     shared: &Arc<Shared<H>>,
     stream: TcpStream,
@@ -533,6 +534,7 @@ fn serve_parked<H: Handler>(
         if let Some(d) = last_read {
             drained = d;
         }
+        // `None`: park the connection until its next bytes come.
         let next = match turn {
             Turn::Park => {
                 if !bufs.read.available().is_empty() {
@@ -546,54 +548,48 @@ fn serve_parked<H: Handler>(
                 } else {
                     p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
                 }
-                bufs.read.clear();
-                bufs.read.shrink();
-                match park(shared, token, p) {
-                    None => return served,
-                    Some(again) => {
-                        // Bytes arrived meanwhile: read them.
-                        p = again;
-                        bufs.read.push(&p.partial);
-                        p.partial = Vec::new();
-                        drained = false;
-                        continue;
-                    }
-                }
+                None
             }
-            Turn::Close(next) => next,
+            Turn::Close(next) => Some(next),
             Turn::Served(next) => {
                 served = true;
                 p.head_deadline = None;
                 // Responses held back for the buffered next request go out
                 // with its own, even during shutdown.
                 let stopping = shared.stopping.load(Ordering::SeqCst) && bufs.pending.is_empty();
-                if next == Next::KeepAlive && !stopping {
-                    // (A TLS session may hold decrypted bytes that the socket
+                if next != Next::KeepAlive || stopping {
+                    Some(next)
+                } else if bufs.read.available().is_empty() && drained && p.tls.is_none() {
+                    // Nothing buffered, and the socket was empty at its last
+                    // read: park at once instead of a read that would only
+                    // say EAGAIN. Bytes that came since then raised an
+                    // event, which brings the connection back. (A TLS
+                    // session may hold decrypted bytes that the socket
                     // cannot announce: for TLS, always look first.)
-                    if bufs.read.available().is_empty() && drained && p.tls.is_none() {
-                        // Nothing buffered, and the socket was empty at its
-                        // last read: park at once instead of a read that
-                        // would only say EAGAIN. Bytes that came since then
-                        // raised an event, which brings the connection back.
-                        p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
-                        bufs.read.shrink();
-                        match park(shared, token, p) {
-                            None => return served,
-                            Some(again) => {
-                                p = again;
-                                drained = false;
-                                continue;
-                            }
-                        }
-                    }
+                    p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
+                    None
+                } else {
                     // Pipelined bytes already buffered (or already decrypted,
                     // or still in the socket) are served at once.
                     continue;
                 }
-                next
             }
         };
         bufs.read.clear();
+        let Some(next) = next else {
+            bufs.read.shrink();
+            match park(shared, token, p) {
+                None => return served,
+                Some(again) => {
+                    // Bytes arrived while we held it: read them now.
+                    p = again;
+                    bufs.read.push(&p.partial);
+                    p.partial = Vec::new();
+                    drained = false;
+                    continue;
+                }
+            }
+        };
         close(shared, token, p.stream, next);
         return served;
     }

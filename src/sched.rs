@@ -176,9 +176,14 @@ impl Sched {
         self.monitor_wake.notify_all();
     }
 
+    /// Whether there are as many workers as the pool may have.
+    pub(crate) fn full(&self) -> bool {
+        self.workers.load(Ordering::SeqCst) >= self.slots.len()
+    }
+
     /// The monitor: run on a thread of its own by a pool, until `stopping`.
-    /// `spawn` starts one more worker (false if it could not).
-    pub(crate) fn monitor(&self, stopping: &AtomicBool, spawn: &dyn Fn() -> bool) {
+    /// `spawn` starts one more worker if the pool is not [`full`](Self::full).
+    pub(crate) fn monitor(&self, stopping: &AtomicBool, spawn: &dyn Fn()) {
         let n = self.slots.len();
         let mut seen = vec![0u64; n];
         let mut scheduled_seen = vec![Duration::ZERO; n];

@@ -493,15 +493,14 @@ fn spawn_connection_thread<H: Handler>(
     }
 }
 
-/// Starts one more worker thread of the poller, unless there are already
-/// `max_workers`; returns whether it did.
-pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) -> bool {
-    if shared.sched.workers.load(Ordering::SeqCst) >= shared.max_workers {
-        return false;
+/// Starts one more worker thread of the poller, unless it has
+/// `max_workers` already.
+pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) {
+    if !shared.sched.full() {
+        spawn_thread(shared, "basehttp-worker", |worker| {
+            engine::worker_loop(worker, Run::Forever)
+        });
     }
-    spawn_thread(shared, "basehttp-worker", |worker| {
-        engine::worker_loop(worker, Run::Forever)
-    })
 }
 
 /// Starts the pool's monitor (see [`sched`](crate::sched)).
@@ -518,7 +517,7 @@ fn spawn_thread<H: Handler>(
     shared: &Arc<Shared<H>>,
     name: &str,
     f: impl FnOnce(&Arc<Shared<H>>) + Send + 'static,
-) -> bool {
+) {
     *lock(&shared.threads) += 1;
     let owned = Arc::clone(shared);
     let spawned = thread::Builder::new().name(name.into()).spawn(move || {
@@ -529,7 +528,6 @@ fn spawn_thread<H: Handler>(
     if spawned.is_err() {
         *lock(&shared.threads) -= 1;
     }
-    spawned.is_ok()
 }
 
 /// A [`Server`] that runs one handler at a time: Python's `HTTPServer`.
@@ -585,7 +583,6 @@ pub struct Shared<H> {
     pub(crate) last_sweep: Mutex<Instant>,
     /// The poller's workers: who polls, who serves, who sleeps.
     pub(crate) sched: Sched,
-    max_workers: usize,
     /// Connections owned by threads (`ThreadingHttpServer`).
     tracked: Mutex<HashMap<u64, Arc<Tracked>>>,
     next_conn: AtomicU64,
@@ -709,7 +706,6 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
                 accept_retry: Mutex::new(None),
                 last_sweep: Mutex::new(Instant::now()),
                 sched: Sched::new(max_workers),
-                max_workers,
                 tracked: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(0),
                 thread_names: AtomicU64::new(0),
