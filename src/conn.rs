@@ -14,11 +14,11 @@
 //! may close it. Protocol errors become one response each, through
 //! [`ProtoError::status`], after which the connection closes.
 
+use crate::config::ServerConfig;
 use crate::handler::{Handler, Headers, Request};
 use crate::proto::Limits;
 use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
-use crate::server::ServerConfig;
 use crate::tls::TlsSocket;
 use crate::transport::{ReadBuf, Socket, Transport, write_all_vectored};
 use crate::wfile::Wfile;

@@ -109,6 +109,7 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
 mod conn;
 mod date;
 mod engine;
@@ -126,12 +127,11 @@ pub mod tls;
 mod transport;
 pub mod wfile;
 
+pub use config::ServerConfig;
 pub use files::SimpleHttpRequestHandler;
 pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
 pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
-pub use server::{
-    ForkingHttpServer, HttpServer, PoolHttpServer, Server, ServerConfig, ThreadingHttpServer,
-};
+pub use server::{ForkingHttpServer, HttpServer, PoolHttpServer, Server, ThreadingHttpServer};
 pub use wfile::Wfile;

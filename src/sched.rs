@@ -22,7 +22,7 @@
 //! [`workers`](crate::ServerConfig::workers). With no handler running the
 //! monitor sleeps until one starts.
 
-use crate::server::lock;
+use crate::sys::lock;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;

@@ -14,20 +14,22 @@
 //! poller (see the `engine` module's docs): a slow or idle client delays no
 //! one, even in the one-at-a-time server.
 
+pub use crate::config::{
+    HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN,
+    MAX_THREADS, SHUTDOWN_TIMEOUT, ServerConfig,
+};
 use crate::conn::{Tracked, serve_connection};
-use crate::engine::{self, LISTENER, Run, STOP, Slab, WAKER};
+use crate::engine::{self, LISTENER, Run, STOP, Shared, WAKER, spawn_monitor, spawn_worker};
 use crate::handler::Handler;
-use crate::proto::Limits;
-use crate::sched::Sched;
+use crate::sys::lock;
+use rustix::event::Timespec;
 use rustix::event::epoll::{self, EventData, EventFlags};
-use rustix::event::{EventfdFlags, Timespec, eventfd};
 use socket2::{Domain, Protocol, Type};
-use std::collections::HashMap;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -36,151 +38,9 @@ use std::time::{Duration, Instant};
 /// connections under any burst).
 pub const LISTEN_BACKLOG: i32 = 1024;
 
-/// Default cap on the threads of a [`ThreadingHttpServer`]: 1024 connections
-/// at once; further connections wait in the listen queue until one ends.
-pub const MAX_THREADS: usize = 1024;
-
-/// Default keep-alive timeout: 75 seconds of silence between requests (or
-/// before the first) close a connection. Long enough for browsers, which keep
-/// idle connections about a minute; nginx uses the same figure.
-pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
-
-/// Default time a client has to send a whole request head once it has
-/// started: 30 seconds. Past it: 408. This is what defeats slowloris clients
-/// that drip a head one byte at a time.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Default read and write timeout while a request is being served: 60
-/// seconds without progress reading the body or writing the response.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Default bound on the unread part of a request body that the server reads
-/// and discards to keep the connection for the next request: 64 KiB. A larger
-/// remainder closes the connection instead.
-pub const MAX_DRAIN: u64 = 64 * 1024;
-
-/// Default cap on open connections: 16384. Past it the server stops
-/// accepting (connections wait in the listen queue) until one closes.
-pub const MAX_CONNECTIONS: usize = 16384;
-
-/// Default time a new HTTPS connection has to finish its TLS handshake: 10
-/// seconds, ample for any real client; a silent one is closed after it.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Default time that shutdown gives requests in flight: 10 seconds.
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The server's limits and timeouts: plain fields with safe defaults
-/// ([`ServerConfig::default`]), in the manner of Go's `http.Server`.
-///
-/// ```
-/// use basehttp::ServerConfig;
-/// use std::time::Duration;
-///
-/// let config = ServerConfig {
-///     max_body_size: Some(10 << 20),
-///     keep_alive_timeout: Some(Duration::from_secs(5)),
-///     ..ServerConfig::default()
-/// };
-/// # let _ = config;
-/// ```
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// Size limits of the request head (414 and 431 beyond them).
-    pub limits: Limits,
-    /// Largest request body accepted, in bytes: a larger `Content-Length` is
-    /// answered 413 before the handler runs, and a chunked body that grows
-    /// past it fails to read (and is answered 413 if the handler has not
-    /// responded). `None`, the default, means no limit: the body is streamed
-    /// to the handler through `rfile`, so its size costs no server memory.
-    pub max_body_size: Option<u64>,
-    /// Response bodies up to this size are buffered and sent with a computed
-    /// `Content-Length`; larger ones stream. Default
-    /// [`RESPONSE_BUFFER`](crate::wfile::RESPONSE_BUFFER) (16 KiB).
-    pub response_buffer: usize,
-    /// Unread request body discarded to keep a connection open. Default
-    /// [`MAX_DRAIN`].
-    pub max_drain: u64,
-    /// Longest silence between requests on a connection (and before its first
-    /// request); then the connection closes without a response. `None` keeps
-    /// idle connections forever. Default [`KEEP_ALIVE_TIMEOUT`].
-    pub keep_alive_timeout: Option<Duration>,
-    /// Time a client has to finish a request head once its first byte has
-    /// arrived; past it the client gets 408 and the connection closes.
-    /// `None` waits forever. Default [`HEAD_TIMEOUT`].
-    pub head_timeout: Option<Duration>,
-    /// Longest wait for the next bytes of a request body while a handler
-    /// reads it; past it the read fails with `TimedOut`. `None` waits
-    /// forever. Default [`IO_TIMEOUT`].
-    pub read_timeout: Option<Duration>,
-    /// Longest a write may wait on a client that does not read; past it the
-    /// write fails and the connection closes. `None` waits forever. Default
-    /// [`IO_TIMEOUT`].
-    pub write_timeout: Option<Duration>,
-    /// Most connections open at once, idle ones included; past it the server
-    /// stops accepting until one closes. Default [`MAX_CONNECTIONS`].
-    pub max_connections: usize,
-    /// Worker threads a [`PoolHttpServer`] starts with, and keeps. Default:
-    /// twice the number of CPUs. Only as many as there are CPUs are awake
-    /// at once while handlers run quickly; the rest sleep until needed.
-    /// Ignored by the other servers.
-    pub workers: usize,
-    /// Most worker threads of a [`PoolHttpServer`]. When handlers block
-    /// (a worker stays in one request over three looks of the pool's
-    /// monitor, 1 to 8 ms apart, mostly neither running nor waiting for a
-    /// CPU) and work waits, a sleeping worker is woken or a new one started,
-    /// up to this bound; past it, ready connections wait their turn. Workers
-    /// beyond [`workers`](ServerConfig::workers) end after 10 s unused.
-    /// Default: 32 per CPU.
-    pub max_workers: usize,
-    /// Most connections served at once by a [`ThreadingHttpServer`] (one
-    /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
-    pub max_threads: usize,
-    /// Most child processes of a [`ForkingHttpServer`] at once; past it the
-    /// server waits for one to exit before accepting. Default 40, as
-    /// Python's `ForkingMixIn.max_children`. Ignored by the others.
-    pub max_children: usize,
-    /// Serve HTTPS with this TLS configuration (see
-    /// [`tls::load_server_config`](crate::tls::load_server_config)); `None`,
-    /// the default, serves plain HTTP.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Time a new HTTPS connection has to complete its TLS handshake and
-    /// start its first request; past it the connection closes. Default
-    /// [`HANDSHAKE_TIMEOUT`]. Ignored without [`tls`](ServerConfig::tls).
-    pub handshake_timeout: Option<Duration>,
-    /// How long [`Server::shutdown`] lets requests in flight finish before
-    /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
-        ServerConfig {
-            limits: Limits::default(),
-            max_body_size: None,
-            response_buffer: crate::wfile::RESPONSE_BUFFER,
-            max_drain: MAX_DRAIN,
-            keep_alive_timeout: Some(KEEP_ALIVE_TIMEOUT),
-            head_timeout: Some(HEAD_TIMEOUT),
-            read_timeout: Some(IO_TIMEOUT),
-            write_timeout: Some(IO_TIMEOUT),
-            max_connections: MAX_CONNECTIONS,
-            workers: 2 * cpus,
-            max_workers: 32 * cpus,
-            max_threads: MAX_THREADS,
-            max_children: 40,
-            tls: None,
-            handshake_timeout: Some(HANDSHAKE_TIMEOUT),
-            shutdown_timeout: SHUTDOWN_TIMEOUT,
-        }
-    }
-}
-
 mod sealed {
-    use super::Shared;
-    use crate::Handler;
-    use crate::engine::Run;
+    use crate::engine::{Run, Shared};
+    use crate::handler::Handler;
     use std::sync::Arc;
 
     /// The scheduling decision of a [`Concurrency`](super::Concurrency).
@@ -493,43 +353,6 @@ fn spawn_connection_thread<H: Handler>(
     }
 }
 
-/// Starts one more worker thread of the poller, unless it has
-/// `max_workers` already.
-pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) {
-    if !shared.sched.full() {
-        spawn_thread(shared, "basehttp-worker", |worker| {
-            engine::worker_loop(worker, Run::Forever)
-        });
-    }
-}
-
-/// Starts the pool's monitor (see [`sched`](crate::sched)).
-fn spawn_monitor<H: Handler>(shared: &Arc<Shared<H>>) {
-    spawn_thread(shared, "basehttp-monitor", |shared| {
-        shared
-            .sched
-            .monitor(&shared.stopping, &|| spawn_worker(shared))
-    });
-}
-
-/// Runs `f` on a thread of its own, counted in `threads` while it runs.
-fn spawn_thread<H: Handler>(
-    shared: &Arc<Shared<H>>,
-    name: &str,
-    f: impl FnOnce(&Arc<Shared<H>>) + Send + 'static,
-) {
-    *lock(&shared.threads) += 1;
-    let owned = Arc::clone(shared);
-    let spawned = thread::Builder::new().name(name.into()).spawn(move || {
-        f(&owned);
-        *lock(&owned.threads) -= 1;
-        owned.threads_changed.notify_all();
-    });
-    if spawned.is_err() {
-        *lock(&shared.threads) -= 1;
-    }
-}
-
 /// A [`Server`] that runs one handler at a time: Python's `HTTPServer`.
 ///
 /// ```no_run
@@ -560,77 +383,6 @@ pub type ThreadingHttpServer<H> = Server<H, Threading>;
 /// [`serve_until`](Server::serve_until) and a signal pipe rather than from
 /// another thread.
 pub type ForkingHttpServer<H> = Server<H, Forking>;
-
-/// The state shared by the workers, the connections and the server handle.
-#[doc(hidden)]
-pub struct Shared<H> {
-    pub(crate) handler: H,
-    pub(crate) config: ServerConfig,
-    pub(crate) listener: TcpListener,
-    pub(crate) local_addr: SocketAddr,
-    pub(crate) epoll: OwnedFd,
-    wake: OwnedFd,
-    pub(crate) stopping: AtomicBool,
-    slab: Mutex<Slab>,
-    /// Open connections (parked, active, or owned by a thread).
-    pub(crate) open: AtomicUsize,
-    /// Accepting is paused at the connection limit.
-    pub(crate) accept_paused: AtomicBool,
-    /// The wait after the last accept error, in milliseconds (0 after a
-    /// success), and when the poller re-arms the listener after one.
-    pub(crate) accept_backoff_ms: AtomicU64,
-    pub(crate) accept_retry: Mutex<Option<Instant>>,
-    pub(crate) last_sweep: Mutex<Instant>,
-    /// The poller's workers: who polls, who serves, who sleeps.
-    pub(crate) sched: Sched,
-    /// Connections owned by threads (`ThreadingHttpServer`).
-    tracked: Mutex<HashMap<u64, Arc<Tracked>>>,
-    next_conn: AtomicU64,
-    thread_names: AtomicU64,
-    /// Threads besides the one in `serve_forever`: pool workers and
-    /// connection threads.
-    threads: Mutex<usize>,
-    threads_changed: Condvar,
-}
-
-impl<H: Handler> Shared<H> {
-    pub(crate) fn lock_slab(&self) -> MutexGuard<'_, Slab> {
-        lock(&self.slab)
-    }
-
-    /// The first half of shutdown, which never waits: stop accepting, wake
-    /// every worker, close idle connections.
-    pub(crate) fn begin_shutdown(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
-        engine::close_parked(self);
-        self.close_idle_threads();
-        self.sched.wake_all();
-        self.threads_changed.notify_all();
-    }
-
-    /// Closes the connections whose threads wait for a next request.
-    fn close_idle_threads(&self) {
-        for conn in lock(&self.tracked).values() {
-            if conn.idle.load(Ordering::SeqCst) {
-                let _ = conn.stream.shutdown(Shutdown::Read);
-            }
-        }
-    }
-
-    /// Serves a connection on its own thread, tracked so that shutdown can
-    /// close it while idle.
-    fn serve_tracked(&self, stream: TcpStream, peer: SocketAddr) {
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Tracked {
-            stream,
-            idle: AtomicBool::new(false),
-        });
-        lock(&self.tracked).insert(id, Arc::clone(&conn));
-        serve_connection(&self.handler, &conn, peer, &self.config, &self.stopping);
-        lock(&self.tracked).remove(&id);
-    }
-}
 
 /// An HTTP server: a listening socket, a handler, and a [`Concurrency`].
 /// Use it through [`HttpServer`], [`PoolHttpServer`] or
@@ -679,39 +431,10 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         handler: H,
         config: ServerConfig,
     ) -> io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        let local_addr = listener.local_addr()?;
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        // Edge-triggered: whoever sees the event accepts until EAGAIN.
-        let flags = EventFlags::IN | EventFlags::ET;
-        epoll::add(&epoll, &listener, EventData::new_u64(LISTENER), flags)?;
-        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        // Level-triggered and never read: once written, every worker sees it.
-        epoll::add(&epoll, &wake, EventData::new_u64(WAKER), EventFlags::IN)?;
         let concurrency = C::default();
         let max_workers = concurrency.max_workers(&config);
         Ok(Server {
-            shared: Arc::new(Shared {
-                handler,
-                config,
-                listener,
-                local_addr,
-                epoll,
-                wake,
-                stopping: AtomicBool::new(false),
-                slab: Mutex::new(Slab::default()),
-                open: AtomicUsize::new(0),
-                accept_paused: AtomicBool::new(false),
-                accept_backoff_ms: AtomicU64::new(0),
-                accept_retry: Mutex::new(None),
-                last_sweep: Mutex::new(Instant::now()),
-                sched: Sched::new(max_workers),
-                tracked: Mutex::new(HashMap::new()),
-                next_conn: AtomicU64::new(0),
-                thread_names: AtomicU64::new(0),
-                threads: Mutex::new(0),
-                threads_changed: Condvar::new(),
-            }),
+            shared: Arc::new(Shared::new(handler, config, listener, max_workers)?),
             concurrency,
             running: Mutex::new(false),
             stopped: Condvar::new(),
@@ -837,7 +560,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
 impl<H, C> Drop for Server<H, C> {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        let _ = rustix::io::write(&self.shared.wake, &1u64.to_ne_bytes());
+        self.shared.wake();
     }
 }
 
@@ -853,10 +576,4 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
-}
-
-/// Locks a mutex, carrying on if a panicking thread poisoned it: every value
-/// guarded here stays consistent across a panic.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,4 +1,5 @@
-//! The crate's only `unsafe` code, each block with its reason.
+//! The crate's only `unsafe` code, each block with its reason, and the
+//! small system helpers beside it.
 
 /// Writes all of `line` to standard error with `write(2)` calls on fd 2.
 ///
@@ -78,4 +79,10 @@ pub(crate) fn clock_time(clock: libc::clockid_t) -> Option<std::time::Duration> 
     // clock id only makes the call fail with EINVAL.
     let r = unsafe { libc::clock_gettime(clock, &mut ts) };
     (r == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Locks a mutex, carrying on if a panicking thread poisoned it: every value
+/// guarded here stays consistent across a panic.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

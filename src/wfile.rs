@@ -18,14 +18,7 @@ use http::Version;
 use std::cell::RefCell;
 use std::io::{self, IoSlice, Write};
 
-/// Default size up to which a response body is buffered, so that it can be
-/// sent with a computed `Content-Length`: 16 KiB.
-///
-/// Larger bodies stream (chunked, or close-delimited for HTTP/1.0 clients);
-/// the buffer is per connection and reused, so this bounds the memory one
-/// response costs. [`ServerConfig::response_buffer`](crate::ServerConfig)
-/// changes it.
-pub const RESPONSE_BUFFER: usize = 16 * 1024;
+pub use crate::config::RESPONSE_BUFFER;
 
 /// Most bytes of finished responses held back while pipelined requests are
 /// answered, to leave in one write: 64 KiB.

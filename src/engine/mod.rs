@@ -29,13 +29,17 @@
 //! Deadlines of parked connections (keep-alive idle time, whole-head time)
 //! are enforced by a sweep over the slab that the poller runs every so often.
 
+mod shared;
+
+pub(crate) use shared::{Shared, spawn_monitor, spawn_worker};
+
 use crate::conn::{
     ConnBuffers, HeadError, Next, linger, read_head, respond_to_head_error, serve_request,
     write_pending,
 };
 use crate::handler::Handler;
 use crate::sched::{Job, WorkerId};
-use crate::server::{Shared, lock};
+use crate::sys::lock;
 use crate::tls::TlsSocket;
 use crate::transport::{Socket, Transport};
 use rustix::event::Timespec;

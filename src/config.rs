@@ -1,0 +1,161 @@
+//! `ServerConfig`: the server's limits and timeouts, and their defaults.
+//!
+//! Every knob is a plain field with a safe default, in the manner of Go's
+//! `http.Server`: it says what it bounds, what it does not, its default, and
+//! what `None` means. The defaults are named constants beside the reasons
+//! for their values.
+
+use crate::proto::Limits;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// Default size up to which a response body is buffered, so that it can be
+/// sent with a computed `Content-Length`: 16 KiB.
+///
+/// Larger bodies stream (chunked, or close-delimited for HTTP/1.0 clients);
+/// the buffer is per connection and reused, so this bounds the memory one
+/// response costs. [`ServerConfig::response_buffer`]
+/// changes it.
+pub const RESPONSE_BUFFER: usize = 16 * 1024;
+
+/// Default cap on the threads of a [`ThreadingHttpServer`](crate::server::ThreadingHttpServer): 1024 connections
+/// at once; further connections wait in the listen queue until one ends.
+pub const MAX_THREADS: usize = 1024;
+
+/// Default keep-alive timeout: 75 seconds of silence between requests (or
+/// before the first) close a connection. Long enough for browsers, which keep
+/// idle connections about a minute; nginx uses the same figure.
+pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Default time a client has to send a whole request head once it has
+/// started: 30 seconds. Past it: 408. This is what defeats slowloris clients
+/// that drip a head one byte at a time.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default read and write timeout while a request is being served: 60
+/// seconds without progress reading the body or writing the response.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default bound on the unread part of a request body that the server reads
+/// and discards to keep the connection for the next request: 64 KiB. A larger
+/// remainder closes the connection instead.
+pub const MAX_DRAIN: u64 = 64 * 1024;
+
+/// Default cap on open connections: 16384. Past it the server stops
+/// accepting (connections wait in the listen queue) until one closes.
+pub const MAX_CONNECTIONS: usize = 16384;
+
+/// Default time a new HTTPS connection has to finish its TLS handshake: 10
+/// seconds, ample for any real client; a silent one is closed after it.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time that shutdown gives requests in flight: 10 seconds.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server's limits and timeouts: plain fields with safe defaults
+/// ([`ServerConfig::default`]), in the manner of Go's `http.Server`.
+///
+/// ```
+/// use basehttp::ServerConfig;
+/// use std::time::Duration;
+///
+/// let config = ServerConfig {
+///     max_body_size: Some(10 << 20),
+///     keep_alive_timeout: Some(Duration::from_secs(5)),
+///     ..ServerConfig::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Size limits of the request head (414 and 431 beyond them).
+    pub limits: Limits,
+    /// Largest request body accepted, in bytes: a larger `Content-Length` is
+    /// answered 413 before the handler runs, and a chunked body that grows
+    /// past it fails to read (and is answered 413 if the handler has not
+    /// responded). `None`, the default, means no limit: the body is streamed
+    /// to the handler through `rfile`, so its size costs no server memory.
+    pub max_body_size: Option<u64>,
+    /// Response bodies up to this size are buffered and sent with a computed
+    /// `Content-Length`; larger ones stream. Default
+    /// [`RESPONSE_BUFFER`] (16 KiB).
+    pub response_buffer: usize,
+    /// Unread request body discarded to keep a connection open. Default
+    /// [`MAX_DRAIN`].
+    pub max_drain: u64,
+    /// Longest silence between requests on a connection (and before its first
+    /// request); then the connection closes without a response. `None` keeps
+    /// idle connections forever. Default [`KEEP_ALIVE_TIMEOUT`].
+    pub keep_alive_timeout: Option<Duration>,
+    /// Time a client has to finish a request head once its first byte has
+    /// arrived; past it the client gets 408 and the connection closes.
+    /// `None` waits forever. Default [`HEAD_TIMEOUT`].
+    pub head_timeout: Option<Duration>,
+    /// Longest wait for the next bytes of a request body while a handler
+    /// reads it; past it the read fails with `TimedOut`. `None` waits
+    /// forever. Default [`IO_TIMEOUT`].
+    pub read_timeout: Option<Duration>,
+    /// Longest a write may wait on a client that does not read; past it the
+    /// write fails and the connection closes. `None` waits forever. Default
+    /// [`IO_TIMEOUT`].
+    pub write_timeout: Option<Duration>,
+    /// Most connections open at once, idle ones included; past it the server
+    /// stops accepting until one closes. Default [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// Worker threads a [`PoolHttpServer`](crate::server::PoolHttpServer) starts with, and keeps. Default:
+    /// twice the number of CPUs. Only as many as there are CPUs are awake
+    /// at once while handlers run quickly; the rest sleep until needed.
+    /// Ignored by the other servers.
+    pub workers: usize,
+    /// Most worker threads of a [`PoolHttpServer`](crate::server::PoolHttpServer). When handlers block
+    /// (a worker stays in one request over three looks of the pool's
+    /// monitor, 1 to 8 ms apart, mostly neither running nor waiting for a
+    /// CPU) and work waits, a sleeping worker is woken or a new one started,
+    /// up to this bound; past it, ready connections wait their turn. Workers
+    /// beyond [`workers`](ServerConfig::workers) end after 10 s unused.
+    /// Default: 32 per CPU.
+    pub max_workers: usize,
+    /// Most connections served at once by a [`ThreadingHttpServer`](crate::server::ThreadingHttpServer) (one
+    /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
+    pub max_threads: usize,
+    /// Most child processes of a [`ForkingHttpServer`](crate::server::ForkingHttpServer) at once; past it the
+    /// server waits for one to exit before accepting. Default 40, as
+    /// Python's `ForkingMixIn.max_children`. Ignored by the others.
+    pub max_children: usize,
+    /// Serve HTTPS with this TLS configuration (see the `tls` module's
+    /// `load_server_config`); `None`,
+    /// the default, serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Time a new HTTPS connection has to complete its TLS handshake and
+    /// start its first request; past it the connection closes. Default
+    /// [`HANDSHAKE_TIMEOUT`]. Ignored without [`tls`](ServerConfig::tls).
+    pub handshake_timeout: Option<Duration>,
+    /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
+    /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+        ServerConfig {
+            limits: Limits::default(),
+            max_body_size: None,
+            response_buffer: RESPONSE_BUFFER,
+            max_drain: MAX_DRAIN,
+            keep_alive_timeout: Some(KEEP_ALIVE_TIMEOUT),
+            head_timeout: Some(HEAD_TIMEOUT),
+            read_timeout: Some(IO_TIMEOUT),
+            write_timeout: Some(IO_TIMEOUT),
+            max_connections: MAX_CONNECTIONS,
+            workers: 2 * cpus,
+            max_workers: 32 * cpus,
+            max_threads: MAX_THREADS,
+            max_children: 40,
+            tls: None,
+            handshake_timeout: Some(HANDSHAKE_TIMEOUT),
+            shutdown_timeout: SHUTDOWN_TIMEOUT,
+        }
+    }
+}
