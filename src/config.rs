@@ -6,6 +6,7 @@
 //! for their values.
 
 use crate::proto::Limits;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -18,6 +19,19 @@ use std::time::Duration;
 /// response costs. [`ServerConfig::response_buffer`]
 /// changes it.
 pub const RESPONSE_BUFFER: usize = 16 * 1024;
+
+/// What [`ServerConfig::tls`] holds: rustls's server configuration, shared.
+///
+/// Without the `tls` cargo feature this type has no values (the field keeps
+/// its place, and is always `None`).
+#[cfg(feature = "tls")]
+pub type TlsConfig = Arc<rustls::ServerConfig>;
+
+/// What [`ServerConfig::tls`] holds. This build has no `tls` cargo feature,
+/// so the type has no values and the field is always `None`.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone, Debug)]
+pub enum TlsConfig {}
 
 /// Default cap on the threads of a [`ThreadingHttpServer`](crate::server::ThreadingHttpServer): 1024 connections
 /// at once; further connections wait in the listen queue until one ends.
@@ -126,7 +140,7 @@ pub struct ServerConfig {
     /// Serve HTTPS with this TLS configuration (see the `tls` module's
     /// `load_server_config`); `None`,
     /// the default, serves plain HTTP.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<TlsConfig>,
     /// Time a new HTTPS connection has to complete its TLS handshake and
     /// start its first request; past it the connection closes. Default
     /// [`HANDSHAKE_TIMEOUT`]. Ignored without [`tls`](ServerConfig::tls).

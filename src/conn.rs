@@ -19,7 +19,7 @@ use crate::handler::{Handler, Headers, Request};
 use crate::proto::Limits;
 use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
-use crate::tls::TlsSocket;
+use crate::tls::{self, TlsSocket};
 use crate::transport::{ReadBuf, Socket, Transport, write_all_vectored};
 use crate::wfile::Wfile;
 use http::{StatusCode, Version};
@@ -27,7 +27,6 @@ use std::any::Any;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -107,9 +106,9 @@ pub(crate) fn serve_connection(
     let stream = &conn.stream;
     let socket = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
     let mut session = match &config.tls {
-        Some(tls) => match rustls::ServerConnection::new(Arc::clone(tls)) {
-            Ok(session) => Some(session),
-            Err(_) => return,
+        Some(tls) => match tls::new_session(tls) {
+            Some(session) => Some(session),
+            None => return,
         },
         None => None,
     };

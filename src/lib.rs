@@ -101,11 +101,25 @@
 //!
 //! # Layers
 //!
-//! [`proto`] is a pure HTTP/1.1 codec with no I/O; `conn` runs one
-//! connection (keep-alive, pipelining, `Expect: 100-continue`, protocol
-//! errors); [`handler`] is the API above; [`server`] listens and schedules
-//! connections; [`files`] is a ready-made handler that serves a directory
-//! (`SimpleHTTPRequestHandler`, and the `basehttp` binary's work).
+//! [`proto`] is a pure HTTP/1.1 codec with no I/O; [`config`] holds the
+//! server's limits and timeouts; `conn` runs one connection (keep-alive,
+//! pipelining, `Expect: 100-continue`, protocol errors); [`handler`] is the
+//! API above; the `engine` parks idle connections and runs ready ones on
+//! workers; [`server`] listens and picks the concurrency; [`files`] is a
+//! ready-made handler that serves a directory (`SimpleHTTPRequestHandler`,
+//! and the `basehttp` binary's work). Each module uses only those below it
+//! (a test, `tests/layers.rs`, holds them to it).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `cli` | on | the `basehttp` binary (clap, signal-hook); the library never uses it |
+//! | `tls` | on | HTTPS through rustls: [`ServerConfig::tls`], the [`tls`] module's loaders |
+//!
+//! With `default-features = false` the library builds neither clap nor
+//! rustls. Without `tls`, [`ServerConfig::tls`] keeps its place but its
+//! type, [`config::TlsConfig`], has no values: it is always `None`.
 
 #![warn(missing_docs)]
 

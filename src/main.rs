@@ -8,7 +8,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Serve a directory over HTTP: the Rust counterpart of `python -m http.server`.
@@ -43,6 +43,21 @@ struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+}
+
+/// The TLS configuration of `--tls-cert` and `--tls-key`.
+#[cfg(feature = "tls")]
+fn load_tls(cert: &Path, key: &Path) -> Result<basehttp::config::TlsConfig, Failure> {
+    basehttp::tls::load_server_config(cert, key)
+        .map_err(|e| Failure::Usage(format!("cannot use the certificate: {e}")))
+}
+
+/// This build has no TLS: `--tls-cert` is a usage error.
+#[cfg(not(feature = "tls"))]
+fn load_tls(_: &Path, _: &Path) -> Result<basehttp::config::TlsConfig, Failure> {
+    Err(Failure::Usage(
+        "--tls-cert: this basehttp was built without the `tls` feature".into(),
+    ))
 }
 
 /// Exit status for bad arguments, as clap and Python's argparse use.
@@ -129,10 +144,7 @@ fn run(args: Args) -> Result<(), Failure> {
     handler()?;
     // Likewise an unreadable certificate or key.
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(
-            basehttp::tls::load_server_config(cert, key)
-                .map_err(|e| Failure::Usage(format!("cannot use the certificate: {e}")))?,
-        ),
+        (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
         _ => None,
     };
     let scheme = if tls.is_some() { "HTTPS" } else { "HTTP" };

@@ -1,26 +1,64 @@
 //! HTTPS: TLS sessions (rustls) under the same HTTP engine.
 //!
-//! Set [`ServerConfig::tls`](crate::ServerConfig::tls) — usually from PEM
-//! files with [`load_server_config`] — and every connection of the server
+//! Set [`ServerConfig::tls`](crate::config::ServerConfig::tls) — usually
+//! from PEM files with `load_server_config` — and every connection of the server
 //! speaks TLS. The handshake is driven by whichever worker sees the
 //! connection become readable, never by the accepting thread, and is bounded
-//! by [`ServerConfig::handshake_timeout`](crate::ServerConfig::handshake_timeout),
+//! by [`ServerConfig::handshake_timeout`](crate::config::ServerConfig::handshake_timeout),
 //! so a slow or silent client cannot stall new connections. Requests already
 //! decrypted inside the session are served at once, and keep-alive and
 //! pipelining work as over plain TCP. File bodies are copied through the
 //! session (`sendfile` cannot encrypt) in constant memory.
+//!
+//! Everything here but the engine's plumbing needs the `tls` cargo feature
+//! (on by default). Without it the crate does not build rustls, and
+//! [`TlsConfig`] has no values, so a server
+//! cannot be asked to speak TLS.
 
+use crate::config::TlsConfig;
 use crate::transport::{Socket, Transport};
-use rustls::ServerConnection;
+#[cfg(feature = "tls")]
 use rustls::pki_types::pem::PemObject;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::cell::RefCell;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice};
+#[cfg(feature = "tls")]
+use std::io::{Read, Write};
+#[cfg(feature = "tls")]
 use std::net::TcpStream;
+#[cfg(feature = "tls")]
 use std::path::Path;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 
+#[cfg(feature = "tls")]
 pub use rustls;
+
+/// One connection's TLS session.
+#[cfg(feature = "tls")]
+pub(crate) type Session = rustls::ServerConnection;
+
+/// One connection's TLS session: none can exist without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub(crate) enum Session {}
+
+/// A new server-side session for a connection; `None` if rustls refuses
+/// the configuration.
+pub(crate) fn new_session(config: &TlsConfig) -> Option<Session> {
+    #[cfg(feature = "tls")]
+    return rustls::ServerConnection::new(Arc::clone(config)).ok();
+    #[cfg(not(feature = "tls"))]
+    match *config {}
+}
+
+/// Whether the session is still in its handshake.
+pub(crate) fn is_handshaking(session: &Session) -> bool {
+    #[cfg(feature = "tls")]
+    return session.is_handshaking();
+    #[cfg(not(feature = "tls"))]
+    match *session {}
+}
 
 /// Builds a TLS server configuration from PEM files: a certificate chain
 /// (leaf first) and its private key (PKCS#8, PKCS#1 or SEC1). ALPN offers
@@ -37,6 +75,7 @@ pub use rustls;
 /// let server = HttpServer::bind_with_config("127.0.0.1:8443", handler, config)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[cfg(feature = "tls")]
 pub fn load_server_config(cert_chain: &Path, key: &Path) -> io::Result<Arc<rustls::ServerConfig>> {
     let bad = |path: &Path, what: String| {
         io::Error::new(
@@ -57,6 +96,7 @@ pub fn load_server_config(cert_chain: &Path, key: &Path) -> io::Result<Arc<rustl
 
 /// Builds a TLS server configuration from a certificate chain and key
 /// already in memory, with the ring crypto provider and ALPN `http/1.1`.
+#[cfg(feature = "tls")]
 pub fn server_config(
     certs: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -74,11 +114,11 @@ pub fn server_config(
 /// handshake happens inside the first reads.
 pub(crate) struct TlsSocket<'s> {
     socket: &'s Socket<'s>,
-    session: RefCell<&'s mut ServerConnection>,
+    session: RefCell<&'s mut Session>,
 }
 
 impl<'s> TlsSocket<'s> {
-    pub(crate) fn new(socket: &'s Socket<'s>, session: &'s mut ServerConnection) -> Self {
+    pub(crate) fn new(socket: &'s Socket<'s>, session: &'s mut Session) -> Self {
         TlsSocket {
             socket,
             session: RefCell::new(session),
@@ -86,7 +126,8 @@ impl<'s> TlsSocket<'s> {
     }
 
     /// Sends every TLS record the session has queued.
-    fn send_records(&self, session: &mut ServerConnection) -> io::Result<()> {
+    #[cfg(feature = "tls")]
+    fn send_records(&self, session: &mut Session) -> io::Result<()> {
         let mut stream: &TcpStream = self.socket.stream;
         while session.wants_write() {
             match session.write_tls(&mut stream) {
@@ -100,6 +141,7 @@ impl<'s> TlsSocket<'s> {
     }
 }
 
+#[cfg(feature = "tls")]
 impl Transport for TlsSocket<'_> {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut session = self.session.borrow_mut();
@@ -135,6 +177,21 @@ impl Transport for TlsSocket<'_> {
         let n = session.writer().write_vectored(bufs)?;
         self.send_records(&mut session)?;
         Ok(n)
+    }
+
+    fn wait_writable(&self) -> io::Result<()> {
+        self.socket.wait_writable()
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+impl Transport for TlsSocket<'_> {
+    fn read(&self, _: &mut [u8]) -> io::Result<usize> {
+        match **self.session.borrow() {}
+    }
+
+    fn write_vectored(&self, _: &[IoSlice<'_>]) -> io::Result<usize> {
+        match **self.session.borrow() {}
     }
 
     fn wait_writable(&self) -> io::Result<()> {

@@ -4,6 +4,8 @@
 //! rules: it never runs on the accepting thread, and a silent client is
 //! closed after the handshake timeout without holding anyone up.
 
+#![cfg(feature = "tls")]
+
 mod common;
 
 use basehttp::server::{Concurrency, Pool, Sequential, Threading};

@@ -40,7 +40,7 @@ use crate::conn::{
 use crate::handler::Handler;
 use crate::sched::{Job, WorkerId};
 use crate::sys::lock;
-use crate::tls::TlsSocket;
+use crate::tls::{self, TlsSocket};
 use crate::transport::{Socket, Transport};
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
@@ -68,7 +68,7 @@ fn conn_interest() -> EventFlags {
 pub(crate) struct Parked {
     stream: TcpStream,
     /// The TLS session of an HTTPS connection.
-    tls: Option<Box<rustls::ServerConnection>>,
+    tls: Option<Box<tls::Session>>,
     peer: SocketAddr,
     /// Bytes of a head that has not fully arrived.
     partial: Vec<u8>,
@@ -399,9 +399,9 @@ fn register<H: Handler>(
     let config = &shared.config;
     let (tls, timeout) = match &config.tls {
         None => (None, config.keep_alive_timeout),
-        Some(tls) => match rustls::ServerConnection::new(Arc::clone(tls)) {
-            Ok(session) => (Some(Box::new(session)), config.handshake_timeout),
-            Err(_) => {
+        Some(tls) => match tls::new_session(tls) {
+            Some(session) => (Some(Box::new(session)), config.handshake_timeout),
+            None => {
                 drop(stream);
                 closed(shared);
                 return None;
@@ -546,7 +546,7 @@ fn serve_parked<H: Handler>(
                     p.deadline = p.head_deadline;
                 } else if p.head_deadline.is_none()
                     && !served
-                    && p.tls.as_ref().is_some_and(|s| s.is_handshaking())
+                    && p.tls.as_deref().is_some_and(tls::is_handshaking)
                 {
                     // Still handshaking: the handshake deadline set at accept stands.
                 } else {
