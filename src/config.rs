@@ -64,6 +64,12 @@ pub const MAX_CONNECTIONS: usize = 16384;
 /// seconds, ample for any real client; a silent one is closed after it.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default time a pool worker beyond [`ServerConfig::workers`] may sleep
+/// unused before it ends: 10 seconds. Long enough that a burst followed by
+/// another soon after finds its threads still there; short enough that the
+/// threads (and their 2 MiB stacks) of a one-off burst are given back.
+pub const WORKER_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Default time that shutdown gives requests in flight: 10 seconds.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -127,9 +133,17 @@ pub struct ServerConfig {
     /// monitor, 1 to 8 ms apart, mostly neither running nor waiting for a
     /// CPU) and work waits, a sleeping worker is woken or a new one started,
     /// up to this bound; past it, ready connections wait their turn. Workers
-    /// beyond [`workers`](ServerConfig::workers) end after 10 s unused.
+    /// beyond [`workers`](ServerConfig::workers) end after
+    /// [`worker_idle_timeout`](ServerConfig::worker_idle_timeout) unused.
     /// Default: 32 per CPU.
     pub max_workers: usize,
+    /// How long a [`PoolHttpServer`](crate::server::PoolHttpServer) worker
+    /// beyond [`workers`](ServerConfig::workers) may sleep unused before it
+    /// ends. It bounds how long the threads of a burst outlive it, not the
+    /// pool's size (which `workers` and `max_workers` bound); the thread
+    /// that runs `serve_forever` never ends this way. Default
+    /// [`WORKER_IDLE_TIMEOUT`].
+    pub worker_idle_timeout: Duration,
     /// Most connections served at once by a [`ThreadingHttpServer`](crate::server::ThreadingHttpServer) (one
     /// thread each). Default [`MAX_THREADS`]. Ignored by the others.
     pub max_threads: usize,
@@ -165,6 +179,7 @@ impl Default for ServerConfig {
             max_connections: MAX_CONNECTIONS,
             workers: 2 * cpus,
             max_workers: 32 * cpus,
+            worker_idle_timeout: WORKER_IDLE_TIMEOUT,
             max_threads: MAX_THREADS,
             max_children: 40,
             tls: None,

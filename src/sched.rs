@@ -17,9 +17,11 @@
 //! is blocked; when the workers not blocked are fewer than the CPUs and
 //! work is waiting (queued connections, or nobody polling), it wakes a
 //! sleeping worker or starts one, up to
-//! [`max_workers`](crate::ServerConfig::max_workers). Workers that sleep
-//! unused for [`RETIRE_AFTER`] end, down to
-//! [`workers`](crate::ServerConfig::workers). With no handler running the
+//! [`max_workers`](crate::config::ServerConfig::max_workers). Workers that
+//! sleep unused for
+//! [`worker_idle_timeout`](crate::config::ServerConfig::worker_idle_timeout)
+//! end, down to [`workers`](crate::config::ServerConfig::workers); the
+//! thread that runs `serve_forever` never does. With no handler running the
 //! monitor sleeps until one starts.
 
 use crate::sys::lock;
@@ -39,9 +41,6 @@ const MAX_TICK: Duration = Duration::from_millis(8);
 /// Looks in a row without any handler running after which the monitor
 /// sleeps until one starts.
 const QUIET_TICKS: u32 = 50;
-
-/// A surplus worker that sleeps this long without being woken ends.
-pub(crate) const RETIRE_AFTER: Duration = Duration::from_secs(10);
 
 /// What a worker does next.
 pub(crate) enum Job {
@@ -116,10 +115,10 @@ impl Sched {
     }
 
     /// The next job of a worker: a queued connection, else the poller role,
-    /// else sleep until either comes (or shutdown). A worker that sleeps
-    /// [`RETIRE_AFTER`] unused ends if `may_retire` and more than `keep`
-    /// workers are left.
-    pub(crate) fn next_job(&self, stopping: &AtomicBool, may_retire: bool, keep: usize) -> Job {
+    /// else sleep until either comes (or shutdown). With `retire` =
+    /// `Some((idle, keep))`, a worker that sleeps `idle` unused ends while
+    /// more than `keep` workers are alive.
+    pub(crate) fn next_job(&self, stopping: &AtomicBool, retire: Option<(Duration, usize)>) -> Job {
         let mut r = lock(&self.ready);
         loop {
             if stopping.load(Ordering::SeqCst) {
@@ -133,16 +132,28 @@ impl Sched {
                 return Job::Poll;
             }
             r.sleeping += 1;
-            let (guard, wait) = self
-                .ready_changed
-                .wait_timeout(r, RETIRE_AFTER)
-                .unwrap_or_else(|e| e.into_inner());
-            r = guard;
+            let timed_out = match retire {
+                Some((idle, _)) => {
+                    let (guard, wait) = self
+                        .ready_changed
+                        .wait_timeout(r, idle)
+                        .unwrap_or_else(|e| e.into_inner());
+                    r = guard;
+                    wait.timed_out()
+                }
+                None => {
+                    r = self
+                        .ready_changed
+                        .wait(r)
+                        .unwrap_or_else(|e| e.into_inner());
+                    false
+                }
+            };
             r.sleeping -= 1;
             // Counted out under the lock, so two workers that time out
             // together cannot both leave when only one may.
-            if wait.timed_out()
-                && may_retire
+            let keep = retire.map_or(usize::MAX, |(_, keep)| keep);
+            if timed_out
                 && self
                     .workers
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
@@ -166,6 +177,26 @@ impl Sched {
         if r.queue.len() > 1 && r.sleeping > 0 && awake < self.cpus {
             self.ready_changed.notify_one();
         }
+    }
+
+    /// The poller, back from a wait that brought nothing, leaves the pool if
+    /// more than `keep` workers are alive: counted out here, and the poller
+    /// role passes to a sleeping worker. Without this, a surplus worker that
+    /// happened to hold the poller role when the burst ended would stay.
+    pub(crate) fn retire_poller(&self, keep: usize) -> bool {
+        let r = lock(&self.ready);
+        let left = self
+            .workers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n > keep.max(1)).then(|| n - 1)
+            })
+            .is_ok();
+        if left {
+            let mut r = r;
+            r.polling = false;
+            self.ready_changed.notify_one();
+        }
+        left
     }
 
     /// Wakes every sleeping worker and the monitor (shutdown).
@@ -331,15 +362,22 @@ impl WorkerId<'_> {
 impl WorkerId<'_> {
     /// Ends a worker that [`Job::Retire`] already counted out.
     pub(crate) fn retire(self) {
-        lock(&self.sched.free_ids).push(self.id);
+        self.release();
         std::mem::forget(self);
+    }
+
+    /// Gives the worker's slot back, closing its `schedstat` file (else every
+    /// retired worker would leave a descriptor open).
+    fn release(&self) {
+        *lock(&self.sched.slots[self.id].schedstat) = None;
+        lock(&self.sched.free_ids).push(self.id);
     }
 }
 
 impl Drop for WorkerId<'_> {
     fn drop(&mut self) {
         self.sched.workers.fetch_sub(1, Ordering::SeqCst);
-        lock(&self.sched.free_ids).push(self.id);
+        self.release();
     }
 }
 

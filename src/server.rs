@@ -16,7 +16,7 @@
 
 pub use crate::config::{
     HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN,
-    MAX_THREADS, SHUTDOWN_TIMEOUT, ServerConfig,
+    MAX_THREADS, SHUTDOWN_TIMEOUT, ServerConfig, WORKER_IDLE_TIMEOUT,
 };
 use crate::conn::{Tracked, serve_connection};
 use crate::engine::{self, LISTENER, Run, STOP, Shared, WAKER, spawn_monitor, spawn_worker};

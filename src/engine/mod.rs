@@ -209,14 +209,19 @@ fn sweep_interval(shared: &Shared<impl Handler>) -> Duration {
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
 pub enum Run {
-    /// Until shutdown.
+    /// Until shutdown: the thread that called `serve_forever`, which must
+    /// not return before then.
     Forever,
+    /// Until shutdown, or until the worker has slept unused for
+    /// `worker_idle_timeout` while more than `workers` are alive: the pool's
+    /// other worker threads.
+    UntilIdle,
     /// Until one request has been answered (`handle_request`).
     OneRequest,
 }
 
 /// A worker: serves ready connections and takes its turn at polling (see
-/// [`sched`](crate::sched)), until shutdown. `Run::Forever` workers beyond
+/// [`sched`](crate::sched)), until shutdown. `Run::UntilIdle` workers beyond
 /// the configured number end after sleeping unused for a while.
 pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     let sched = &shared.sched;
@@ -229,13 +234,18 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     let mut tokens = Vec::with_capacity(events.len());
     let interval = sweep_interval(shared);
     let ts = timespec(interval);
-    let may_retire = run == Run::Forever;
+    // Only spawned workers retire: the thread in serve_forever returning
+    // would end serve_forever, and with it, often, the program.
+    let retire = (run == Run::UntilIdle)
+        .then_some((shared.config.worker_idle_timeout, shared.config.workers));
+    let mut last_served = Instant::now();
     loop {
-        match sched.next_job(&shared.stopping, may_retire, shared.config.workers) {
+        match sched.next_job(&shared.stopping, retire) {
             Job::Stop => return,
             Job::Retire => return me.retire(),
             Job::Serve(token) => {
                 let served = serve_parked(shared, token, &mut bufs, &me);
+                last_served = Instant::now();
                 if served && run == Run::OneRequest {
                     return;
                 }
@@ -288,6 +298,13 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                         *retry = None;
                         arm_listener(shared);
                     }
+                }
+                if n == 0
+                    && let Some((idle, keep)) = retire
+                    && last_served.elapsed() >= idle
+                    && sched.retire_poller(keep)
+                {
+                    return me.retire();
                 }
                 sched.polled(&tokens);
                 if stop {

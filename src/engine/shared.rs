@@ -144,7 +144,7 @@ impl<H: Handler> Shared<H> {
 pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) {
     if !shared.sched.full() {
         spawn_thread(shared, "basehttp-worker", |worker| {
-            super::worker_loop(worker, Run::Forever)
+            super::worker_loop(worker, Run::UntilIdle)
         });
     }
 }
