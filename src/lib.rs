@@ -128,7 +128,7 @@ pub mod wfile;
 
 pub use files::SimpleHttpRequestHandler;
 pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
-pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
+pub use handler::{ErrorDetails, FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
 pub use server::{
