@@ -20,6 +20,7 @@
 //! [`send_error`](Request::send_error).
 
 use crate::date;
+use crate::proto::encode;
 use crate::rfile::Rfile;
 use crate::status;
 use crate::wfile::Wfile;
@@ -342,8 +343,11 @@ impl<'a> Request<'a> {
     /// `Connection: close`, and an HTML page naming the status, its standard
     /// message and explanation. The connection closes afterwards, as in
     /// Python. No body for `HEAD`, 1xx, 204 and 304.
+    ///
+    /// For your own message, extra headers or a connection kept open, see
+    /// [`send_error_details`](Request::send_error_details).
     pub fn send_error<S: TryInto<StatusCode>>(&mut self, code: S) -> io::Result<()> {
-        self.send_error_message(code, None, None)
+        self.send_error_details(code, ErrorDetails::default())
     }
 
     /// [`send_error`](Request::send_error) with your own message and
@@ -357,6 +361,91 @@ impl<'a> Request<'a> {
         message: Option<&str>,
         explain: Option<&str>,
     ) -> io::Result<()> {
+        self.send_error_details(
+            code,
+            ErrorDetails {
+                message,
+                explain,
+                ..ErrorDetails::default()
+            },
+        )
+    }
+
+    /// [`send_error`](Request::send_error) with everything an error response
+    /// can say besides its status: Python's `message` and `explain`, headers
+    /// of your own, and whether the connection stays open. See
+    /// [`ErrorDetails`] for each.
+    ///
+    /// Some statuses are only complete with a header that tells the client
+    /// what to do next, and this is how to send it with the standard page:
+    ///
+    /// | status | header | tells the client |
+    /// | --- | --- | --- |
+    /// | 401 Unauthorized | `WWW-Authenticate` (required, RFC 9110 §11.6.1) | how to authenticate |
+    /// | 405 Method Not Allowed | `Allow` (required, RFC 9110 §15.5.6) | which methods work |
+    /// | 416 Range Not Satisfiable | `Content-Range: bytes */LEN` (RFC 9110 §15.5.17) | how long the file is |
+    /// | 429 Too Many Requests, 503 Service Unavailable | `Retry-After` (RFC 9110 §10.2.3) | when to try again |
+    ///
+    /// The page sets `Content-Type`, `Content-Length` and, unless
+    /// `keep_alive` is set, `Connection` itself: naming one of those (or
+    /// `Transfer-Encoding`) in `headers` is refused with an error of kind
+    /// `InvalidInput`, and so is a header [`send_header`](Request::send_header)
+    /// would refuse (a name that is not a token, a value with CR, LF or NUL).
+    /// A refused call sends and changes nothing: the handler may still answer
+    /// in another way.
+    ///
+    /// If a response was started but nothing was sent yet, it is replaced;
+    /// if its head was already sent, this is an error.
+    ///
+    /// A 401 that keeps the connection open, so the client's second try,
+    /// with credentials, arrives on the same connection:
+    ///
+    /// ```
+    /// use basehttp::handler::ErrorDetails;
+    /// use basehttp::{HttpServer, handler_fn};
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    /// use std::sync::Arc;
+    ///
+    /// let server = Arc::new(HttpServer::bind("127.0.0.1:0", handler_fn(|r| {
+    ///     if r.headers.get("Authorization") != Some("Bearer open-sesame") {
+    ///         r.send_error_details(401, ErrorDetails {
+    ///             headers: &[("WWW-Authenticate", "Bearer realm=\"files\"")],
+    ///             keep_alive: true,
+    ///             ..ErrorDetails::default()
+    ///         })?;
+    ///         return Ok(());
+    ///     }
+    ///     r.send_response(200)?;
+    ///     r.end_headers()?;
+    ///     r.wfile.write_all(b"welcome")?;
+    ///     Ok(())
+    /// }))?);
+    /// let running = Arc::clone(&server);
+    /// let thread = std::thread::spawn(move || running.serve_forever());
+    ///
+    /// let mut client = TcpStream::connect(server.local_addr())?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\
+    ///     GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer open-sesame\r\n\
+    ///     Connection: close\r\n\r\n")?;
+    /// let mut both = String::new();
+    /// client.read_to_string(&mut both)?;
+    /// assert!(both.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// assert!(both.contains("WWW-Authenticate: Bearer realm=\"files\"\r\n"));
+    /// assert!(both.contains("<p>Error code: 401</p>"));
+    /// // The same connection answered the second request.
+    /// assert!(both.contains("HTTP/1.1 200 OK\r\n"));
+    /// assert!(both.ends_with("\r\n\r\nwelcome"));
+    ///
+    /// server.shutdown();
+    /// thread.join().unwrap()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn send_error_details<S: TryInto<StatusCode>>(
+        &mut self,
+        code: S,
+        details: ErrorDetails<'_>,
+    ) -> io::Result<()> {
         let code = to_status(code)?;
         if self.wfile.committed() {
             return Err(io::Error::new(
@@ -364,9 +453,16 @@ impl<'a> Request<'a> {
                 "send_error called after the response head was sent",
             ));
         }
+        // Every header is checked before anything is queued, so a refused
+        // call leaves the response as it was.
+        for &(name, value) in details.headers {
+            check_error_header(name, value)?;
+        }
         self.wfile.reset();
-        let message = message.unwrap_or(code.canonical_reason().unwrap_or("???"));
-        let explain = explain.unwrap_or(status::explanation(code));
+        let message = details
+            .message
+            .unwrap_or(code.canonical_reason().unwrap_or("???"));
+        let explain = details.explain.unwrap_or(status::explanation(code));
         self.log_error(format_args!("code {}, message {}", code.as_u16(), message));
         // The reason phrase must stay on one line whatever the caller passed.
         let reason: String = message
@@ -374,7 +470,12 @@ impl<'a> Request<'a> {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         self.send_response_message(code, &reason)?;
-        self.send_header("Connection", "close")?;
+        if !details.keep_alive {
+            self.send_header("Connection", "close")?;
+        }
+        for &(name, value) in details.headers {
+            self.send_header(name, value)?;
+        }
         let handler = self.handler;
         let code_num = code.as_u16();
         let has_body = code_num >= 200 && !matches!(code_num, 204 | 205 | 304);
@@ -472,6 +573,64 @@ impl<'a> Request<'a> {
     pub fn log_request(&self, code: StatusCode, size: Option<u64>) {
         self.handler.log_request(self, code, size);
     }
+}
+
+/// What an error response says besides its status: the arguments of
+/// [`Request::send_error_details`], named so that a call spells out only the
+/// ones it needs and takes the rest from `..ErrorDetails::default()`.
+///
+/// The default is exactly [`Request::send_error`]: the standard message and
+/// explanation, no extra header, and the connection closed afterwards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorDetails<'a> {
+    /// The short message: the reason phrase of the status line and the
+    /// page's `Message:` line (Python's `message`). `None`: the status's
+    /// standard reason phrase, e.g. `Not Found`.
+    pub message: Option<&'a str>,
+    /// The page's longer explanation (Python's `explain`). `None`: the
+    /// standard one for the status, e.g. `Nothing matches the given URI`.
+    pub explain: Option<&'a str>,
+    /// Headers sent with the page, as `(name, value)`, in order: say a 401's
+    /// `WWW-Authenticate` or a 503's `Retry-After`. Not `Content-Type`,
+    /// `Content-Length`, `Transfer-Encoding` or `Connection`: the page sets
+    /// those itself. Default: none.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Whether the connection may serve another request after this one.
+    /// `false` (the default, as in Python) sends `Connection: close` and
+    /// closes it: after a malformed request the server cannot trust what
+    /// follows on the connection. `true` leaves it as the request left it
+    /// (open, unless the client asked to close or speaks HTTP/1.0 without
+    /// keep-alive): right for a well-formed request that is only refused,
+    /// such as a 401 the client will retry with credentials, a 416 or a
+    /// 503. A request body the handler did not read is read and discarded
+    /// first, up to the server's `max_drain`.
+    pub keep_alive: bool,
+}
+
+/// The headers an error page sets itself, which
+/// [`ErrorDetails::headers`] may not name: they frame the page and decide
+/// the connection's fate.
+const ERROR_PAGE_HEADERS: [&str; 4] = [
+    "Content-Type",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+];
+
+/// Checks one of [`ErrorDetails::headers`]: not one the page sets itself,
+/// and writable as [`Request::send_header`] would check it.
+fn check_error_header(name: &str, value: &str) -> io::Result<()> {
+    if ERROR_PAGE_HEADERS
+        .iter()
+        .any(|owned| owned.eq_ignore_ascii_case(name))
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("send_error_details: the error page sets {name} itself"),
+        ));
+    }
+    encode::check_header(name, value.as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
 }
 
 fn to_status<S: TryInto<StatusCode>>(code: S) -> io::Result<StatusCode> {

@@ -144,7 +144,7 @@ pub mod wfile;
 pub use config::ServerConfig;
 pub use files::SimpleHttpRequestHandler;
 pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
-pub use handler::{FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
+pub use handler::{ErrorDetails, FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
 pub use rfile::Rfile;
 pub use server::{ForkingHttpServer, HttpServer, PoolHttpServer, Server, ThreadingHttpServer};

@@ -1,9 +1,10 @@
 //! The handler API seen from the client: failures become 500s, headers cannot
-//! split a response, error pages escape what they show, and every request is
-//! logged through `log_message`.
+//! split a response, error pages escape what they show and carry the headers
+//! their status needs, and every request is logged through `log_message`.
 
 mod common;
 
+use basehttp::handler::ErrorDetails;
 use basehttp::{Handler, HandlerResult, Request, handler_fn};
 use std::fmt;
 use std::io::Write;
@@ -167,6 +168,122 @@ fn head_error_response_has_no_body() {
     assert_eq!(r.header("Connection"), Some("close"));
     // Nothing follows the head before the server closes.
     c.assert_closed();
+}
+
+/// Error pages with headers of their own: `/auth` is a 401 that keeps the
+/// connection, `/busy` a 503 that closes it; `/refused?NAME` tries to send
+/// `NAME: x` with an error page, `/crlf` a value with a line break, and each
+/// answers 200 with the error's kind. Anything else is 200.
+fn error_details() -> impl Handler {
+    handler_fn(|r| {
+        let refused = match r.path {
+            "/auth" => {
+                r.send_error_details(
+                    401,
+                    ErrorDetails {
+                        headers: &[("WWW-Authenticate", "Basic realm=\"test\"")],
+                        keep_alive: true,
+                        ..ErrorDetails::default()
+                    },
+                )?;
+                return Ok(());
+            }
+            "/busy" => {
+                r.send_error_details(
+                    503,
+                    ErrorDetails {
+                        message: Some("Down for maintenance"),
+                        headers: &[("Retry-After", "120")],
+                        ..ErrorDetails::default()
+                    },
+                )?;
+                return Ok(());
+            }
+            "/crlf" => r.send_error_details(
+                503,
+                ErrorDetails {
+                    headers: &[("Retry-After", "1\r\nSet-Cookie: evil")],
+                    ..ErrorDetails::default()
+                },
+            ),
+            path => match path.strip_prefix("/refused?") {
+                Some(name) => r.send_error_details(
+                    401,
+                    ErrorDetails {
+                        headers: &[("WWW-Authenticate", "Basic"), (name, "x")],
+                        ..ErrorDetails::default()
+                    },
+                ),
+                None => Ok(()),
+            },
+        };
+        // A refused call sent nothing: the handler can still answer.
+        r.send_response(200)?;
+        r.end_headers()?;
+        match refused {
+            Ok(()) => r.wfile.write_all(b"fine")?,
+            Err(e) => write!(r.wfile, "{:?}", e.kind())?,
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn error_401_carries_www_authenticate_and_can_keep_the_connection() {
+    let server = common::serve(error_details());
+    let mut c = server.connect();
+    let r = c.get("/auth");
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(r.header("WWW-Authenticate"), Some("Basic realm=\"test\""));
+    assert_eq!(r.header("Content-Type"), Some("text/html;charset=utf-8"));
+    assert_eq!(r.content_length(), Some(r.body.len()));
+    assert!(r.text().contains("<p>Error code: 401</p>"), "{}", r.text());
+    assert_eq!(r.header("Connection"), None, "{r:?}");
+    // keep_alive: the same connection answers the next request.
+    let r = c.get("/alive");
+    assert_eq!((r.status, r.text()), (200, "fine"));
+}
+
+#[test]
+fn error_503_carries_retry_after_and_closes_by_default() {
+    let server = common::serve(error_details());
+    let mut c = server.connect();
+    let r = c.get("/busy");
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.reason, "Down for maintenance");
+    assert_eq!(r.header("Retry-After"), Some("120"));
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(r.text().contains("Down for maintenance"), "{}", r.text());
+    c.assert_closed();
+}
+
+#[test]
+fn error_page_refuses_the_headers_it_sets_itself() {
+    let server = common::serve(error_details());
+    let mut c = server.connect();
+    for name in [
+        "Content-Length",
+        "content-type",
+        "Transfer-Encoding",
+        "CONNECTION",
+    ] {
+        let r = c.get(&format!("/refused?{name}"));
+        assert_eq!((r.status, r.text()), (200, "InvalidInput"), "{name}");
+        assert_eq!(r.header_count("WWW-Authenticate"), 0, "{r:?}");
+    }
+}
+
+#[test]
+fn error_page_refuses_a_header_value_with_a_line_break() {
+    let server = common::serve(error_details());
+    let mut c = server.connect();
+    let r = c.get("/crlf");
+    assert_eq!((r.status, r.text()), (200, "InvalidInput"));
+    assert_eq!(r.header_count("Retry-After"), 0, "{r:?}");
+    assert_eq!(r.header_count("Set-Cookie"), 0, "{r:?}");
+    // A name that is not a token is refused too.
+    let r = c.get("/refused?Bad:Name");
+    assert_eq!((r.status, r.text()), (200, "InvalidInput"));
 }
 
 /// Keeps every log line instead of writing it to standard error.

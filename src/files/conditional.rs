@@ -1,0 +1,322 @@
+//! Validators, conditional requests and ranges: what lets a client keep a
+//! copy of a file and ask only for what it lacks.
+//!
+//! A response names the version of the file it carries with two
+//! *validators* (RFC 9110 §8.8): `Last-Modified`, the file's modification
+//! time to the second ([`Modified`]), and a strong `ETag` ([`ETag`]). A
+//! client sends them back: `If-None-Match` and `If-Modified-Since` ask for
+//! the file only if it changed, else an empty 304 ([`not_modified`], RFC
+//! 9110 §13); `Range` asks for part of it ([`parse_range`], §14), and
+//! `If-Range` only while it is the version the client holds
+//! ([`range_applies`], §13.1.5).
+
+use super::cache::FileMeta;
+use crate::handler::Request;
+use rustix::fs::Stat;
+use std::fmt;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A file's modification time, in whole seconds as HTTP dates carry it,
+/// clamped to what an IMF-fixdate can express (years 1970 to 9999).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Modified(pub(super) u64);
+
+impl Modified {
+    /// The last second an HTTP date can name: 9999-12-31 23:59:59.
+    const MAX: u64 = 253_402_300_799;
+
+    /// The modification time `stat` gives.
+    pub(super) fn of(stat: &Stat) -> Self {
+        Modified(u64::try_from(stat.st_mtime).unwrap_or(0).min(Self::MAX))
+    }
+
+    /// The time an HTTP date names, if it is one.
+    pub(super) fn from_http_date(value: &str) -> Option<Self> {
+        let time = httpdate::parse_http_date(value.trim()).ok()?;
+        let secs = time.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        Some(Modified(secs))
+    }
+
+    /// The time as an HTTP date (IMF-fixdate).
+    pub(super) fn http_date(self) -> httpdate::HttpDate {
+        httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(self.0))
+    }
+}
+
+/// A strong entity tag (RFC 9110 §8.8.3): the file's inode, size and
+/// modification time to the nanosecond, in hex. It changes whenever the file
+/// is replaced or written to.
+pub(super) struct ETag {
+    ino: u64,
+    size: u64,
+    secs: i64,
+    nanos: u64,
+}
+
+impl ETag {
+    /// The tag of the file `stat` describes.
+    pub(super) fn of(stat: &Stat) -> Self {
+        ETag {
+            ino: stat.st_ino,
+            size: u64::try_from(stat.st_size).unwrap_or(0),
+            secs: stat.st_mtime,
+            // Its type differs between targets (u64 here, i64 elsewhere).
+            #[allow(clippy::useless_conversion)]
+            nanos: u64::try_from(stat.st_mtime_nsec).unwrap_or(0),
+        }
+    }
+}
+
+/// Whether `tag` (with its quotes, perhaps with a `W/` prefix) is `ours`;
+/// `weak` accepts the `W/` form (the weak comparison of `If-None-Match`,
+/// RFC 9110 §8.8.3.2), otherwise it never matches (the strong comparison).
+fn etag_matches(ours: &str, tag: &[u8], weak: bool) -> bool {
+    let tag = match tag.strip_prefix(b"W/") {
+        Some(rest) if weak => rest,
+        Some(_) => return false,
+        None => tag,
+    };
+    tag == ours.as_bytes()
+}
+
+impl fmt::Display for ETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "\"{:x}-{:x}-{:x}.{:x}\"",
+            self.ino, self.size, self.secs, self.nanos
+        )
+    }
+}
+
+/// RFC 9110 §13.1.2 and §13.1.3, in the order §13.2.2 gives: whether a
+/// `GET`/`HEAD` is answered 304. `If-None-Match`, when present, decides
+/// alone; otherwise `If-Modified-Since` does.
+pub(super) fn not_modified(r: &Request<'_>, meta: &FileMeta) -> bool {
+    if r.headers.contains("If-None-Match") {
+        return r.headers.get_all("If-None-Match").any(|value| {
+            value
+                .split(|&b| b == b',')
+                .map(|t| t.trim_ascii())
+                .any(|t| t == b"*" || etag_matches(&meta.etag, t, true))
+        });
+    }
+    match r.headers.get("If-Modified-Since") {
+        Some(value) => Modified::from_http_date(value).is_some_and(|since| meta.modified <= since),
+        None => false,
+    }
+}
+
+/// RFC 9110 §13.1.5: whether a `Range` is honoured. Without `If-Range`,
+/// always; with it, only if it names the current version: our strong ETag
+/// (strong comparison), or exactly our `Last-Modified`.
+pub(super) fn range_applies(r: &Request<'_>, meta: &FileMeta) -> bool {
+    let Some(value) = r.headers.get_bytes("If-Range") else {
+        return true;
+    };
+    let value = value.trim_ascii();
+    if value.starts_with(b"\"") || value.starts_with(b"W/") {
+        etag_matches(&meta.etag, value, false)
+    } else {
+        std::str::from_utf8(value)
+            .ok()
+            .and_then(Modified::from_http_date)
+            .is_some_and(|date| date == meta.modified)
+    }
+}
+
+/// What a `Range` header asks of a representation of a given length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ByteRange {
+    /// No usable range: send the whole file with 200. Used for syntax the
+    /// server does not understand and for several ranges at once, which a
+    /// server may ignore (RFC 9110 §14.2).
+    Whole,
+    /// Bytes `first..=last`, both within the file: 206.
+    Part { first: u64, last: u64 },
+    /// The range starts at or past the end of the file: 416.
+    Unsatisfiable,
+}
+
+/// Parses a `Range` value (RFC 9110 §14.1.2) for a file of `len` bytes: one
+/// `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` range.
+pub(super) fn parse_range(value: &[u8], len: u64) -> ByteRange {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return ByteRange::Whole;
+    };
+    let Some((unit, spec)) = value.trim().split_once('=') else {
+        return ByteRange::Whole;
+    };
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return ByteRange::Whole;
+    }
+    let spec = spec.trim();
+    if spec.contains(',') {
+        return ByteRange::Whole;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if first.is_empty() {
+        // A suffix: the last N bytes, or the whole file if it is shorter.
+        if !digits(last) {
+            return ByteRange::Whole;
+        }
+        let suffix = last.parse::<u64>().unwrap_or(u64::MAX);
+        if suffix == 0 || len == 0 {
+            return ByteRange::Unsatisfiable;
+        }
+        return ByteRange::Part {
+            first: len - suffix.min(len),
+            last: len - 1,
+        };
+    }
+    if !digits(first) || !(last.is_empty() || digits(last)) {
+        return ByteRange::Whole;
+    }
+    // Too many digits to fit: surely past the end.
+    let first = first.parse::<u64>().unwrap_or(u64::MAX);
+    let last = if last.is_empty() {
+        u64::MAX
+    } else {
+        last.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    if last < first {
+        // RFC 9110 §14.1.1: an invalid range-spec; the header is ignored.
+        return ByteRange::Whole;
+    }
+    if first >= len {
+        return ByteRange::Unsatisfiable;
+    }
+    ByteRange::Part {
+        first,
+        last: last.min(len - 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    /// A `SystemTime` as whole seconds since the epoch.
+    fn secs(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    #[test]
+    fn range_table() {
+        use ByteRange::*;
+        let cases: &[(&str, u64, ByteRange)] = &[
+            ("bytes=0-99", 1000, Part { first: 0, last: 99 }),
+            ("bytes=0-0", 1000, Part { first: 0, last: 0 }),
+            (
+                "bytes=100-",
+                1000,
+                Part {
+                    first: 100,
+                    last: 999,
+                },
+            ),
+            (
+                "bytes=0-",
+                1000,
+                Part {
+                    first: 0,
+                    last: 999,
+                },
+            ),
+            (
+                "bytes=990-2000",
+                1000,
+                Part {
+                    first: 990,
+                    last: 999,
+                },
+            ),
+            (
+                "bytes=-100",
+                1000,
+                Part {
+                    first: 900,
+                    last: 999,
+                },
+            ),
+            (
+                "bytes=-5000",
+                1000,
+                Part {
+                    first: 0,
+                    last: 999,
+                },
+            ),
+            ("BYTES = 1-2 ", 1000, Part { first: 1, last: 2 }),
+            (
+                "bytes=999-999",
+                1000,
+                Part {
+                    first: 999,
+                    last: 999,
+                },
+            ),
+            (
+                "bytes=0-99999999999999999999999",
+                10,
+                Part { first: 0, last: 9 },
+            ),
+            ("bytes=1000-", 1000, Unsatisfiable),
+            ("bytes=1000-1001", 1000, Unsatisfiable),
+            ("bytes=99999999999999999999999-", 10, Unsatisfiable),
+            ("bytes=-0", 1000, Unsatisfiable),
+            ("bytes=0-", 0, Unsatisfiable),
+            ("bytes=-1", 0, Unsatisfiable),
+            ("bytes=5-4", 1000, Whole),
+            ("bytes=0-1,5-6", 1000, Whole),
+            ("items=0-1", 1000, Whole),
+            ("bytes=a-b", 1000, Whole),
+            ("bytes=-", 1000, Whole),
+            ("bytes=--1", 1000, Whole),
+            ("bytes=+1-2", 1000, Whole),
+            ("bytes 0-1", 1000, Whole),
+            ("", 1000, Whole),
+        ];
+        for (value, len, want) in cases {
+            assert_eq!(
+                parse_range(value.as_bytes(), *len),
+                *want,
+                "Range: {value:?} on {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn etag_comparison() {
+        let tag = ETag {
+            ino: 0x1f,
+            size: 13,
+            secs: 0x60,
+            nanos: 5,
+        };
+        let ours = tag.to_string();
+        assert_eq!(ours, "\"1f-d-60.5\"");
+        assert!(etag_matches(&ours, b"\"1f-d-60.5\"", false));
+        assert!(etag_matches(&ours, b"W/\"1f-d-60.5\"", true));
+        assert!(!etag_matches(&ours, b"W/\"1f-d-60.5\"", false));
+        assert!(!etag_matches(&ours, b"\"1f-d-60.6\"", true));
+        assert!(!etag_matches(&ours, b"1f-d-60.5", true));
+    }
+
+    #[test]
+    fn dates_are_clamped_to_what_http_can_say() {
+        assert_eq!(secs(SystemTime::from(Modified(0).http_date())), 0);
+        let late = Modified(Modified::MAX).http_date().to_string();
+        assert_eq!(late, "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            Modified::from_http_date("Sun, 09 Dec 2007 16:00:34 GMT"),
+            Some(Modified(1_197_216_034))
+        );
+        assert_eq!(Modified::from_http_date("yesterday"), None);
+    }
+}

@@ -1,0 +1,434 @@
+//! `files`: the `SimpleHTTPRequestHandler` counterpart, a [`Handler`] that
+//! serves the files under one directory.
+//!
+//! A request's path names a file relative to the served directory:
+//! `GET /docs/a.txt` answers with the contents of `DIR/docs/a.txt`. A
+//! directory is answered with its `index.html` (or `index.htm`) if it has
+//! one, and otherwise with a generated listing of its entries; a directory
+//! asked for without its trailing slash (`/docs`) is first redirected to
+//! `/docs/`, so that relative links in the page resolve inside it.
+//!
+//! Beyond what Python's handler does, the caching and partial-content parts
+//! of HTTP are implemented, as browsers and media players expect:
+//!
+//! - **Validators.** Every file response carries `Last-Modified` (the file's
+//!   modification time) and a strong `ETag` (its inode, size and
+//!   modification time). A client that already holds the file sends them
+//!   back as `If-Modified-Since` or `If-None-Match`, and gets an empty
+//!   `304 Not Modified` while the file is unchanged (RFC 9110 §13.1).
+//! - **Ranges.** `Accept-Ranges: bytes` tells clients they may ask for a
+//!   part of a file: `Range: bytes=0-99` (the first 100 bytes),
+//!   `bytes=100-` (all from offset 100), `bytes=-100` (the last 100). The
+//!   answer is `206 Partial Content` with `Content-Range: bytes 0-99/LEN`; a
+//!   range that starts past the end is `416 Range Not Satisfiable` with
+//!   `Content-Range: bytes */LEN`. `If-Range` makes the range conditional on
+//!   the file being unchanged (RFC 9110 §14).
+//! - **Safety.** No request reaches outside the served directory: a `..`
+//!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
+//!   is refused with 400, and a symbolic link that leads outside is refused
+//!   with 403 unless [`follow_symlinks_outside`] allows it. The kernel checks
+//!   the last part (`openat2` with `RESOLVE_BENEATH`), so a link swapped in
+//!   mid-request cannot escape either.
+//!
+//! File bodies up to 16 KiB are read and leave with the response head in one
+//! write; larger ones go out with
+//! [`Wfile::write_file`](crate::wfile::Wfile::write_file): `sendfile(2)` on plain
+//! TCP connections, a constant-memory copy otherwise. Files served once stay
+//! open for the next request of the same path ([`OPEN_FILE_CACHE`]), and
+//! every request checks with one `stat` that the path still leads to the
+//! same, unchanged file, so a saved or replaced file is served new at once.
+//!
+//! One file per concern: `path` turns a request target into a path under
+//! the directory and opens it safely; `conditional` holds the validators,
+//! conditional requests and ranges; `listing` builds a directory's page;
+//! `cache` keeps files open between requests. This file ties them together
+//! into the handler.
+//!
+//! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
+
+mod cache;
+mod conditional;
+mod listing;
+mod path;
+
+pub use cache::OPEN_FILE_CACHE;
+
+use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
+use cache::{FileMeta, OpenFiles};
+use conditional::{ByteRange, not_modified, parse_range, range_applies};
+use http::{StatusCode, Version};
+use path::{OpenError, Root, parse_target, redirect_to_directory};
+use rustix::fs::FileType;
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// The files a directory is answered with, in order of preference, before a
+/// listing is generated: Python's `index_pages`.
+pub const INDEX_PAGES: [&str; 2] = ["index.html", "index.htm"];
+
+/// Files up to this size (16 KiB) are read into memory and sent with the
+/// response head in one write; larger ones go out with `sendfile(2)` after
+/// the head. For a small file the copy costs less than a second send, which
+/// puts the head in a TCP segment of its own and wakes the client twice.
+const SMALL_FILE: usize = 16 * 1024;
+
+/// Serves the files under one directory: Python's `SimpleHTTPRequestHandler`.
+///
+/// `GET` and `HEAD` are answered (every other method gets 501, as in
+/// Python); see the [module documentation](self) for what the answers
+/// contain. One value serves every request on every thread.
+///
+/// Status codes:
+///
+/// | case | status |
+/// | --- | --- |
+/// | a file, or a directory with its index page or listing | 200 (206 for a range) |
+/// | a directory without its trailing slash | 301 to the same path with `/`, query kept |
+/// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
+/// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
+/// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
+/// | nothing there | 404 |
+/// | a range past the end of the file | 416 |
+/// | a directory that cannot be read, another system error | 500 |
+///
+/// ```
+/// use basehttp::{HttpServer, SimpleHttpRequestHandler};
+/// use std::io::{Read, Write};
+/// use std::net::TcpStream;
+/// use std::sync::Arc;
+///
+/// let dir = std::env::temp_dir().join(format!("basehttp-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join("hello.txt"), "Hello, World!")?;
+///
+/// let handler = SimpleHttpRequestHandler::new(&dir)?.quiet(true);
+/// let server = Arc::new(HttpServer::bind("127.0.0.1:0", handler)?);
+/// let running = Arc::clone(&server);
+/// let thread = std::thread::spawn(move || running.serve_forever());
+///
+/// let mut client = TcpStream::connect(server.local_addr())?;
+/// client.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+/// let mut response = String::new();
+/// client.read_to_string(&mut response)?;
+/// assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert!(response.contains("Content-Type: text/plain; charset=utf-8\r\n"));
+/// assert!(response.contains("Accept-Ranges: bytes\r\n"));
+/// assert!(response.ends_with("\r\n\r\nHello, World!"));
+///
+/// server.shutdown();
+/// thread.join().unwrap()?;
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct SimpleHttpRequestHandler {
+    /// The served directory, as given and made absolute.
+    directory: PathBuf,
+    /// The same directory, opened once: every file is opened through it.
+    root: Root,
+    quiet: bool,
+    protocol_version: Version,
+    /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
+    cache: OpenFiles,
+}
+
+impl SimpleHttpRequestHandler {
+    /// A handler serving `directory` (Python's `directory` argument; the
+    /// binary's `--directory`). Fails if it does not exist or is not a
+    /// directory.
+    pub fn new(directory: impl AsRef<Path>) -> io::Result<Self> {
+        let given = directory.as_ref();
+        let root = Root::open_dir(given)?;
+        let directory = std::path::absolute(given).unwrap_or_else(|_| root.canonical.clone());
+        Ok(SimpleHttpRequestHandler {
+            directory,
+            root,
+            quiet: false,
+            protocol_version: Version::HTTP_11,
+            cache: OpenFiles::new(OPEN_FILE_CACHE),
+        })
+    }
+
+    /// Whether symbolic links that lead outside the served directory are
+    /// followed. Default `false`: such a link is answered with 403 and its
+    /// target's size and time are not shown in listings. Links that stay
+    /// inside are always followed. A `..` in the request itself is refused
+    /// either way.
+    pub fn follow_symlinks_outside(mut self, follow: bool) -> Self {
+        self.root.follow_outside = follow;
+        self
+    }
+
+    /// Whether to write no log line per request (the binary's `--quiet`).
+    /// Default `false`: one line per request in the Common Log Format, and
+    /// one per error response, on standard error.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// The version of the responses' status line, and so whether connections
+    /// persist: `HTTP/1.1` (keep-alive, the default) or `HTTP/1.0` (one
+    /// request per connection, Python's default). The binary's `--protocol`.
+    pub fn with_protocol_version(mut self, version: Version) -> Self {
+        self.protocol_version = version;
+        self
+    }
+
+    /// How many open files to keep for the next requests of the same paths
+    /// (default [`OPEN_FILE_CACHE`]); `0` opens every file anew. Each kept
+    /// file holds a file descriptor.
+    pub fn open_file_cache(mut self, capacity: usize) -> Self {
+        self.cache = OpenFiles::new(capacity);
+        self
+    }
+
+    /// The served directory, as given to [`new`](Self::new) and made
+    /// absolute.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// Answers `GET` and `HEAD`: the common part of `do_GET` and `do_HEAD`
+    /// (Python's `send_head` and `copyfile` together).
+    fn serve(&self, r: &mut Request<'_>) -> HandlerResult {
+        let target = match parse_target(r.path) {
+            Ok(t) => t,
+            Err(e) => {
+                r.send_error_message(StatusCode::BAD_REQUEST, Some(e.message()), None)?;
+                return Ok(());
+            }
+        };
+        if let Some(hit) = self.cache.get(&self.root, &target) {
+            return self.send_file(r, &hit.file, &hit.meta);
+        }
+        let fd = match self.root.open(target.rel()) {
+            Ok(fd) => fd,
+            Err(e) => return self.send_open_error(r, e),
+        };
+        let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Directory => {
+                if !target.trailing_slash {
+                    return redirect_to_directory(r, &target);
+                }
+                for page in INDEX_PAGES {
+                    let rel = target.child(page.as_bytes());
+                    match self.root.open(&rel) {
+                        Ok(fd) => {
+                            let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
+                            if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile {
+                                let file = File::from(fd);
+                                let meta = FileMeta::new(&stat, Path::new(page));
+                                // Only the first choice is remembered: were
+                                // index.htm kept, a new index.html would
+                                // stay unseen.
+                                if page == INDEX_PAGES[0] {
+                                    self.cache.remember(&target, rel, &file, &stat, &meta);
+                                }
+                                return self.send_file(r, &file, &meta);
+                            }
+                        }
+                        Err(OpenError::NotFound) => {}
+                        Err(e) => return self.send_open_error(r, e),
+                    }
+                }
+                listing::list_directory(r, &self.root, fd, &target)
+            }
+            FileType::RegularFile if target.trailing_slash => {
+                // `/file.txt/` names no directory (Python answers the same).
+                r.send_error_message(StatusCode::NOT_FOUND, Some("File not found"), None)?;
+                Ok(())
+            }
+            FileType::RegularFile => {
+                let file = File::from(fd);
+                let meta = FileMeta::new(&stat, Path::new(OsStr::from_bytes(target.rel())));
+                self.cache
+                    .remember(&target, target.rel().to_vec(), &file, &stat, &meta);
+                self.send_file(r, &file, &meta)
+            }
+            _ => {
+                r.send_error_message(StatusCode::FORBIDDEN, Some("Not a regular file"), None)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers a failed open with the matching error page.
+    fn send_open_error(&self, r: &mut Request<'_>, e: OpenError) -> HandlerResult {
+        let (code, message) = match e {
+            OpenError::NotFound => (StatusCode::NOT_FOUND, "File not found".to_string()),
+            OpenError::Forbidden => (StatusCode::FORBIDDEN, "Permission denied".to_string()),
+            OpenError::Outside => (
+                StatusCode::FORBIDDEN,
+                "Symbolic link leads outside the served directory".to_string(),
+            ),
+            OpenError::Other(e) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Cannot open the file: {e}"),
+            ),
+        };
+        r.send_error_message(code, Some(&message), None)?;
+        Ok(())
+    }
+
+    /// Sends a regular file, whole or the part a `Range` asks for, or 304 if
+    /// the client's copy is current.
+    fn send_file(&self, r: &mut Request<'_>, file: &File, meta: &FileMeta) -> HandlerResult {
+        let len = meta.len;
+        if not_modified(r, meta) {
+            r.send_response(StatusCode::NOT_MODIFIED)?;
+            r.send_header("ETag", &meta.etag)?;
+            r.send_header("Last-Modified", &meta.last_modified)?;
+            r.end_headers()?;
+            return Ok(());
+        }
+        let range = if r.command == "GET" && range_applies(r, meta) {
+            r.headers
+                .get_bytes("Range")
+                .map_or(ByteRange::Whole, |h| parse_range(h, len))
+        } else {
+            // RFC 9110 §14.2: Range is defined for GET only.
+            ByteRange::Whole
+        };
+        let (offset, count) = match range {
+            ByteRange::Whole => {
+                r.send_response(StatusCode::OK)?;
+                (0, len)
+            }
+            ByteRange::Part { first, last } => {
+                r.send_response(StatusCode::PARTIAL_CONTENT)?;
+                r.send_header("Content-Range", format_args!("bytes {first}-{last}/{len}"))?;
+                (first, last - first + 1)
+            }
+            ByteRange::Unsatisfiable => {
+                // RFC 9110 §15.5.17: the length, so the client can ask
+                // again. The request was well formed, only the range was
+                // out of bounds: the connection stays.
+                let range = format!("bytes */{len}");
+                r.send_error_details(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    ErrorDetails {
+                        headers: &[("Content-Range", &range)],
+                        keep_alive: true,
+                        ..ErrorDetails::default()
+                    },
+                )?;
+                return Ok(());
+            }
+        };
+        r.send_header("Content-Type", &meta.content_type)?;
+        r.send_header("Content-Length", count)?;
+        r.send_header("Last-Modified", &meta.last_modified)?;
+        r.send_header("ETag", &meta.etag)?;
+        r.send_header("Accept-Ranges", "bytes")?;
+        r.end_headers()?;
+        match usize::try_from(count) {
+            Ok(small) if small <= SMALL_FILE && r.command != "HEAD" => {
+                // One read, and the body leaves with the head in one write:
+                // a separate sendfile would put the head in a segment of its
+                // own and wake the client twice.
+                SMALL_FILE_BUFFER.with(|buf| {
+                    let mut buf = buf.borrow_mut();
+                    buf.resize(SMALL_FILE, 0);
+                    let body = &mut buf[..small];
+                    file.read_exact_at(body, offset)?;
+                    io::Write::write_all(&mut r.wfile, body)
+                })?;
+            }
+            _ => r.wfile.write_file(file, offset, count)?,
+        }
+        Ok(())
+    }
+
+    fn log_line(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+        if !self.quiet {
+            crate::log::write_line(client, message);
+        }
+    }
+}
+
+impl Handler for SimpleHttpRequestHandler {
+    /// Serves a file, an index page or a directory listing.
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.serve(r)
+    }
+
+    /// The same as `GET`, without the body (its `Content-Length` is sent).
+    fn do_head(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.serve(r)
+    }
+
+    fn protocol_version(&self) -> Version {
+        self.protocol_version
+    }
+
+    fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+        self.log_line(client, message);
+    }
+}
+
+thread_local! {
+    /// Where a small file is read before it is sent with the head: one per
+    /// worker thread, allocated once.
+    static SMALL_FILE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A file's content type from its name, as Python's `guess_type`:
+/// `text/plain; charset=utf-8` for `a.txt`, `application/octet-stream` when
+/// the extension says nothing. Text types get a `charset=utf-8` parameter.
+///
+/// ```
+/// use basehttp::files::guess_type;
+/// use std::path::Path;
+///
+/// assert_eq!(guess_type(Path::new("index.html")), "text/html; charset=utf-8");
+/// assert_eq!(guess_type(Path::new("clip.webm")), "video/webm");
+/// assert_eq!(guess_type(Path::new("LICENSE")), "application/octet-stream");
+/// ```
+pub fn guess_type(path: &Path) -> String {
+    match content_type(path) {
+        (mime, true) => format!("{mime}; charset=utf-8"),
+        (mime, false) => mime.to_string(),
+    }
+}
+
+/// The media type of `path` and whether it is text (and so gets a charset).
+fn content_type(path: &Path) -> (&'static str, bool) {
+    let mime = mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let text = mime.starts_with("text/")
+        || matches!(
+            mime,
+            "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
+        );
+    (mime, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        let cases = [
+            ("a.txt", "text/plain; charset=utf-8"),
+            ("index.html", "text/html; charset=utf-8"),
+            ("style.css", "text/css; charset=utf-8"),
+            ("x.json", "application/json; charset=utf-8"),
+            ("clip.webm", "video/webm"),
+            ("pic.png", "image/png"),
+            ("Makefile", "application/octet-stream"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(guess_type(Path::new(name)), want, "{name}");
+        }
+    }
+}
