@@ -70,6 +70,64 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// threads (and their 2 MiB stacks) of a one-off burst are given back.
 pub const WORKER_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default bytes of a request body read ahead in the poller before a worker
+/// runs the handler: 128 KiB (Puma keeps 112 KiB in memory). A form that
+/// dribbles in slowly then costs a parked connection, not a thread.
+pub const BODY_BUFFER: usize = 128 * 1024;
+
+/// Default total of request-body bytes held by parked connections at once:
+/// 32 MiB, 256 full [`BODY_BUFFER`]s. Past it, connections that want to read
+/// ahead wait, unread, until others have gone to a worker.
+pub const BODY_BUFFER_TOTAL: usize = 32 * 1024 * 1024;
+
+/// Default minimum data rate of request bodies and responses: 240 bytes/s
+/// once 5 s have passed (Kestrel's defaults; Apache's `mod_reqtimeout` is
+/// comparable).
+pub const MIN_DATA_RATE: MinDataRate = MinDataRate {
+    bytes_per_second: 240,
+    grace: Duration::from_secs(5),
+};
+
+/// Default longest wait of a ready request for a worker while the pool is
+/// at [`ServerConfig::max_workers`]: 500 ms, then `503 Service Unavailable`.
+/// Jetty's QoS filter waits 50 ms; ours waits longer because a request that
+/// waits here has already been read, and a pool that is full of blocked
+/// handlers often frees a worker within a few hundred milliseconds, while a
+/// client told to retry (`Retry-After: 1`) loses a second.
+pub const QUEUE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A minimum data rate: after `grace`, a client must have moved at least
+/// `bytes_per_second` bytes for every second the server has waited on it.
+///
+/// Only time spent waiting for the client counts: a handler that reads its
+/// body slowly, or streams a response with pauses of its own, is never cut
+/// off. The check is `waited <= max(grace, bytes / bytes_per_second)`, so a
+/// slow start within the grace period is forgiven, and a client that sent
+/// a lot early may pause for longer later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinDataRate {
+    /// Bytes per second the client must sustain. Zero disables the rate
+    /// (only the grace period is then a bound on waiting).
+    pub bytes_per_second: u64,
+    /// Waiting forgiven before the rate applies.
+    pub grace: Duration,
+}
+
+impl MinDataRate {
+    /// How long the server may have waited on a client that has moved
+    /// `bytes` bytes: `max(grace, bytes / rate)`.
+    pub fn allowed_wait(&self, bytes: u64) -> Duration {
+        let earned = match self.bytes_per_second {
+            0 => Duration::MAX,
+            rate => {
+                let nanos = (bytes % rate) as u128 * 1_000_000_000 / rate as u128;
+                Duration::new(bytes / rate, nanos as u32)
+            }
+        };
+        earned.max(self.grace)
+    }
+}
+
 /// Default time that shutdown gives requests in flight: 10 seconds.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -159,6 +217,35 @@ pub struct ServerConfig {
     /// start its first request; past it the connection closes. Default
     /// [`HANDSHAKE_TIMEOUT`]. Ignored without [`tls`](ServerConfig::tls).
     pub handshake_timeout: Option<Duration>,
+    /// Request-body bytes read ahead in the poller: a request whose body
+    /// (or this much of it) has not arrived stays parked, read without
+    /// blocking as its bytes come, and a worker runs the handler only once
+    /// they are here; the handler reads them first and streams the rest.
+    /// A request with `Expect: 100-continue` is never read ahead (its
+    /// client waits for the handler's decision). 0 turns reading ahead off.
+    /// Default [`BODY_BUFFER`].
+    pub body_buffer: usize,
+    /// Most request-body bytes held by all parked connections together;
+    /// past it, a connection that wants to read ahead waits, unread, until
+    /// others have gone to a worker. Default [`BODY_BUFFER_TOTAL`].
+    pub body_buffer_total: usize,
+    /// Slowest a request body may arrive, in the poller and in the
+    /// handler's `rfile` reads alike: a client below it gets 408 and the
+    /// connection closes. `None` turns the check off (the read timeout
+    /// still applies). Default [`MIN_DATA_RATE`].
+    pub min_body_rate: Option<MinDataRate>,
+    /// Slowest a client may read a response: below it the response is cut
+    /// off and the connection closes. `None` turns the check off (the
+    /// write timeout still applies). Default [`MIN_DATA_RATE`].
+    pub min_response_rate: Option<MinDataRate>,
+    /// Longest a ready request waits for a worker while a
+    /// [`PoolHttpServer`](crate::server::PoolHttpServer) is at
+    /// [`max_workers`](ServerConfig::max_workers) with every worker busy;
+    /// past it the request is answered `503 Service Unavailable` with
+    /// `Retry-After: 1` and the connection closes (and it is logged).
+    /// `None` lets requests wait. Ignored by the other servers. Default
+    /// [`QUEUE_TIMEOUT`].
+    pub queue_timeout: Option<Duration>,
     /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -182,6 +269,11 @@ impl Default for ServerConfig {
             worker_idle_timeout: WORKER_IDLE_TIMEOUT,
             max_threads: MAX_THREADS,
             max_children: 40,
+            body_buffer: BODY_BUFFER,
+            body_buffer_total: BODY_BUFFER_TOTAL,
+            min_body_rate: Some(MIN_DATA_RATE),
+            min_response_rate: Some(MIN_DATA_RATE),
+            queue_timeout: Some(QUEUE_TIMEOUT),
             tls: None,
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,

@@ -17,7 +17,7 @@
 use crate::config::ServerConfig;
 use crate::handler::{Handler, Headers, Request};
 use crate::proto::Limits;
-use crate::proto::{BodyFraming, HeadScanner, HeaderSpan, ProtoError, parse_head};
+use crate::proto::{BodyFraming, Chunk, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::tls::{self, TlsSocket};
 use crate::transport::{ReadBuf, Socket, Transport, write_all_vectored};
@@ -79,6 +79,10 @@ pub(crate) enum Next {
     Close,
     /// Close, but the client may still be sending: linger first.
     CloseLingering,
+    /// The head is here but not enough of its body: nothing was consumed
+    /// or answered. Read ahead until this many bytes (head included) are
+    /// buffered, without a worker, then serve the request again.
+    ReadAhead(usize),
 }
 
 /// Why no request head could be read.
@@ -87,6 +91,8 @@ pub(crate) enum HeadError {
     Proto(ProtoError),
     /// The client stopped sending partway through a head.
     Timeout,
+    /// The body read ahead arrived below the minimum rate.
+    SlowBody,
     /// The connection ended or failed: close without a word.
     Gone,
     /// A non-blocking read found no more bytes yet: park the connection.
@@ -150,7 +156,7 @@ pub(crate) fn serve_connection(
         socket.read_timeout.set(config.read_timeout);
         socket.read_deadline.set(None);
         let next = match head {
-            Ok(Some(extent)) => serve_request(handler, io, peer, config, &mut bufs, extent),
+            Ok(Some(extent)) => serve_request(handler, io, peer, config, &mut bufs, extent, false),
             Ok(None) => Next::Close,
             Err(e) => respond_to_head_error(handler, io, peer, config, &mut bufs, e),
         };
@@ -198,7 +204,10 @@ pub(crate) fn respond_to_head_error(
 }
 
 /// Answers the request whose head is `extent` of the buffered bytes, as
-/// found by [`read_head`].
+/// found by [`read_head`]. With `read_ahead` (a poller's connection), a
+/// request whose body has not arrived (up to
+/// [`ServerConfig::body_buffer`]) is not served but answered
+/// [`Next::ReadAhead`].
 pub(crate) fn serve_request(
     handler: &dyn Handler,
     io: &dyn Transport,
@@ -206,11 +215,11 @@ pub(crate) fn serve_request(
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     (start, end): (usize, usize),
+    read_ahead: bool,
 ) -> Next {
     bufs.head.clear();
     bufs.head
         .extend_from_slice(&bufs.read.available()[start..end]);
-    bufs.read.consume(end);
     let head = match parse_head(&bufs.head, &mut bufs.spans, &config.limits) {
         Ok(head) => head,
         Err(e) => {
@@ -228,6 +237,18 @@ pub(crate) fn serve_request(
         BodyFraming::Chunked => BodyState::Chunked(Default::default()),
     };
     let has_body = !matches!(body, BodyState::Length(0));
+    // A client that waits for 100 Continue sends nothing to read ahead.
+    if read_ahead && has_body && !head.expect_continue {
+        let buffered = &bufs.read.available()[end..];
+        if let Some(want) = read_ahead_wanted(&body, buffered, config.body_buffer) {
+            return Next::ReadAhead(end + want);
+        }
+    }
+    bufs.read.consume(end);
+    io.set_min_rates(
+        config.min_body_rate.filter(|_| has_body),
+        config.min_response_rate,
+    );
     let expect = if head.expect_continue && has_body {
         Continue::Pending
     } else {
@@ -274,6 +295,7 @@ pub(crate) fn serve_request(
     } else {
         Next::KeepAlive
     };
+    io.set_min_rates(None, None);
     // The response waits in `pending` only while the next request is already
     // here: answering it will send both.
     if next == Next::KeepAlive && head_buffered(&mut bufs.read, &config.limits) {
@@ -283,6 +305,29 @@ pub(crate) fn serve_request(
         Ok(()) => next,
         Err(_) => Next::Close,
     }
+}
+
+/// How many body bytes must be buffered before the handler runs, if more
+/// than `buffered` holds: the whole body, up to `limit` bytes of it. A
+/// chunked body is complete once its last chunk and trailers are buffered;
+/// a broken one is left for the handler's reads to report.
+fn read_ahead_wanted(body: &BodyState, buffered: &[u8], limit: usize) -> Option<usize> {
+    let want = match body {
+        BodyState::Length(n) => usize::try_from(*n).unwrap_or(usize::MAX).min(limit),
+        BodyState::Chunked(decoder) if buffered.len() < limit => {
+            let mut decoder = decoder.clone();
+            let mut rest = buffered;
+            loop {
+                match decoder.decode(rest, usize::MAX) {
+                    Ok((_, Chunk::End)) | Err(_) => return None,
+                    Ok((0, Chunk::NeedMore)) => break limit,
+                    Ok((n, _)) => rest = &rest[n..],
+                }
+            }
+        }
+        _ => 0,
+    };
+    (buffered.len() < want).then_some(want)
 }
 
 /// Whether the buffered bytes hold a whole request head (or the start of one
@@ -370,6 +415,10 @@ fn respond_to_error(
     let (code, message) = match error {
         HeadError::Proto(e) => (e.status(), e.message()),
         HeadError::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
+        HeadError::SlowBody => (
+            StatusCode::REQUEST_TIMEOUT,
+            "Request body arrived below the minimum data rate",
+        ),
         // Nobody to answer, or nothing to answer yet.
         HeadError::Gone | HeadError::WouldBlock => {
             let _ = write_pending(io, &mut bufs.pending);

@@ -15,8 +15,9 @@
 //! one, even in the one-at-a-time server.
 
 pub use crate::config::{
-    HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN,
-    MAX_THREADS, SHUTDOWN_TIMEOUT, ServerConfig, WORKER_IDLE_TIMEOUT,
+    BODY_BUFFER, BODY_BUFFER_TOTAL, HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN, MAX_THREADS, MIN_DATA_RATE, MinDataRate,
+    QUEUE_TIMEOUT, SHUTDOWN_TIMEOUT, ServerConfig, WORKER_IDLE_TIMEOUT,
 };
 use crate::conn::{Tracked, serve_connection};
 use crate::engine::{self, LISTENER, Run, STOP, Shared, WAKER, spawn_monitor, spawn_worker};

@@ -131,7 +131,7 @@ impl<'s> TlsSocket<'s> {
         let mut stream: &TcpStream = self.socket.stream;
         while session.wants_write() {
             match session.write_tls(&mut stream) {
-                Ok(_) => {}
+                Ok(n) => self.socket.count_written(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.socket.wait_writable()?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -158,7 +158,8 @@ impl Transport for TlsSocket<'_> {
             self.send_records(&mut session)?;
             match session.read_tls(&mut stream) {
                 Ok(0) => return Ok(0),
-                Ok(_) => {
+                Ok(n) => {
+                    self.socket.count_read(n);
                     if let Err(e) = session.process_new_packets() {
                         // Send the alert rustls queued, then give up.
                         let _ = self.send_records(&mut session);
@@ -181,6 +182,14 @@ impl Transport for TlsSocket<'_> {
 
     fn wait_writable(&self) -> io::Result<()> {
         self.socket.wait_writable()
+    }
+
+    fn set_min_rates(
+        &self,
+        read: Option<crate::config::MinDataRate>,
+        write: Option<crate::config::MinDataRate>,
+    ) {
+        self.socket.set_min_rates(read, write);
     }
 }
 

@@ -8,6 +8,7 @@
 //! `poll(2)` instead, up to its timeouts, which gives handlers plain
 //! blocking I/O with deadlines and costs no system call when data is ready.
 
+use crate::config::MinDataRate;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use std::cell::Cell;
 use std::io::{self, IoSlice, Read, Write};
@@ -25,6 +26,77 @@ pub(crate) trait Transport {
     }
     /// Waits until a write could make progress, up to the write timeout.
     fn wait_writable(&self) -> io::Result<()>;
+    /// Starts holding the client to minimum data rates for reading (`read`)
+    /// and for writing (`write`), from now on; `None` ends a check. Only a
+    /// [`Socket`] (and TLS over one) keeps them.
+    fn set_min_rates(&self, read: Option<MinDataRate>, write: Option<MinDataRate>) {
+        let _ = (read, write);
+    }
+    /// Counts bytes that reached the client around this transport
+    /// (`sendfile`), toward the write rate.
+    fn wrote(&self, n: usize) {
+        let _ = n;
+    }
+}
+
+/// A minimum data rate being enforced: the bytes moved and the time spent
+/// waiting on the client since it started.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateWindow {
+    min: MinDataRate,
+    bytes: u64,
+    waited: Duration,
+}
+
+impl RateWindow {
+    fn new(min: MinDataRate) -> Self {
+        RateWindow {
+            min,
+            bytes: 0,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// How much longer the client may keep us waiting.
+    fn wait_left(&self) -> Duration {
+        self.min
+            .allowed_wait(self.bytes)
+            .saturating_sub(self.waited)
+    }
+}
+
+/// Counts `n` bytes moved under the rate in `cell`, if one is kept.
+fn count(cell: &Cell<Option<RateWindow>>, n: usize) {
+    if let Some(mut w) = cell.get() {
+        w.bytes = w.bytes.saturating_add(n as u64);
+        cell.set(Some(w));
+    }
+}
+
+/// Waits on the client for `flags` for at most `timeout`, and no longer
+/// than the rate in `cell` allows: past that, `TimedOut` naming the rate.
+fn wait_rated(
+    stream: &TcpStream,
+    flags: PollFlags,
+    timeout: Option<Duration>,
+    cell: &Cell<Option<RateWindow>>,
+) -> io::Result<()> {
+    let Some(mut w) = cell.get() else {
+        return wait(stream, flags, timeout);
+    };
+    let left = w.wait_left();
+    let rate_bound = timeout.is_none_or(|t| left < t);
+    let started = Instant::now();
+    let result = wait(stream, flags, Some(timeout.map_or(left, |t| t.min(left))));
+    w.waited += started.elapsed();
+    cell.set(Some(w));
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::TimedOut && rate_bound => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client moved data below the minimum rate",
+        )),
+        other => other,
+    }
 }
 
 impl Transport for TcpStream {
@@ -64,6 +136,10 @@ pub(crate) struct Socket<'s> {
     /// asked, or would have blocked); `None` before the first read. An
     /// edge-triggered poller may wait for the next event only after that.
     pub(crate) drained: Cell<Option<bool>>,
+    /// The minimum read rate in force, with its progress.
+    read_rate: Cell<Option<RateWindow>>,
+    /// The minimum write rate in force, with its progress.
+    write_rate: Cell<Option<RateWindow>>,
 }
 
 impl<'s> Socket<'s> {
@@ -79,7 +155,19 @@ impl<'s> Socket<'s> {
             write_timeout,
             blocking: Cell::new(true),
             drained: Cell::new(None),
+            read_rate: Cell::new(None),
+            write_rate: Cell::new(None),
         }
+    }
+
+    /// Counts bytes read from the socket by a layer above (TLS records).
+    pub(crate) fn count_read(&self, n: usize) {
+        count(&self.read_rate, n);
+    }
+
+    /// Counts bytes written to the socket by a layer above.
+    pub(crate) fn count_written(&self, n: usize) {
+        count(&self.write_rate, n);
     }
 
     /// After a read found nothing: waits until the socket is readable, up to
@@ -94,7 +182,7 @@ impl<'s> Socket<'s> {
             let left = deadline.saturating_duration_since(Instant::now());
             timeout = Some(timeout.map_or(left, |t| t.min(left)));
         }
-        wait(self.stream, PollFlags::IN, timeout)
+        wait_rated(self.stream, PollFlags::IN, timeout, &self.read_rate)
     }
 }
 
@@ -104,6 +192,7 @@ impl Transport for Socket<'_> {
             match Transport::read(self.stream, buf) {
                 Ok(n) => {
                     self.drained.set(Some(n < buf.len()));
+                    count(&self.read_rate, n);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -119,6 +208,10 @@ impl Transport for Socket<'_> {
         loop {
             match Transport::write_vectored(self.stream, bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable()?,
+                Ok(n) => {
+                    count(&self.write_rate, n);
+                    return Ok(n);
+                }
                 other => return other,
             }
         }
@@ -129,7 +222,21 @@ impl Transport for Socket<'_> {
     }
 
     fn wait_writable(&self) -> io::Result<()> {
-        wait(self.stream, PollFlags::OUT, self.write_timeout)
+        wait_rated(
+            self.stream,
+            PollFlags::OUT,
+            self.write_timeout,
+            &self.write_rate,
+        )
+    }
+
+    fn set_min_rates(&self, read: Option<MinDataRate>, write: Option<MinDataRate>) {
+        self.read_rate.set(read.map(RateWindow::new));
+        self.write_rate.set(write.map(RateWindow::new));
+    }
+
+    fn wrote(&self, n: usize) {
+        self.count_written(n);
     }
 }
 

@@ -611,6 +611,7 @@ fn sendfile_all(
             Ok(n) => {
                 left -= n as u64;
                 *written += n as u64;
+                io.wrote(n);
             }
             Err(rustix::io::Errno::AGAIN) => io.wait_writable()?,
             Err(rustix::io::Errno::INTR) => {}

@@ -41,7 +41,7 @@ use crate::handler::Handler;
 use crate::sched::{Job, WorkerId};
 use crate::sys::lock;
 use crate::tls::{self, TlsSocket};
-use crate::transport::{Socket, Transport};
+use crate::transport::{ReadBuf, Socket, Transport};
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use std::net::{SocketAddr, TcpStream};
@@ -77,6 +77,22 @@ pub(crate) struct Parked {
     deadline: Option<Instant>,
     /// When the head under way must be complete (408 after it).
     head_deadline: Option<Instant>,
+    /// When the body being read ahead started to arrive: `partial` then
+    /// holds a whole head and part of its body, counted toward
+    /// [`ServerConfig::body_buffer_total`](crate::config::ServerConfig::body_buffer_total),
+    /// and `deadline` is the minimum body rate's (408 after it).
+    body_started: Option<Instant>,
+}
+
+impl Parked {
+    /// Bytes this connection holds toward the read-ahead budget.
+    fn read_ahead_bytes(&self) -> usize {
+        if self.body_started.is_some() {
+            self.partial.len()
+        } else {
+            0
+        }
+    }
 }
 
 impl Parked {
@@ -117,6 +133,10 @@ struct Slot {
 pub(crate) struct Slab {
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Bytes of request bodies held by parked connections.
+    read_ahead: usize,
+    /// Connections that wait, unread, for room in the read-ahead budget.
+    waiting: std::collections::VecDeque<u64>,
 }
 
 impl Slab {
@@ -148,7 +168,10 @@ impl Slab {
     fn take(&mut self, token: u64) -> Option<Parked> {
         let slot = self.slot(token)?;
         match std::mem::replace(&mut slot.state, SlotState::Active { notified: false }) {
-            SlotState::Parked(p) => Some(p),
+            SlotState::Parked(p) => {
+                self.read_ahead -= p.read_ahead_bytes();
+                Some(p)
+            }
             SlotState::Active { .. } => {
                 slot.state = SlotState::Active { notified: true };
                 None
@@ -163,9 +186,27 @@ impl Slab {
     /// Frees a slot; the connection in it, if parked, is dropped (closed).
     fn remove(&mut self, token: u64) {
         if let Some(slot) = self.slot(token) {
+            let held = match &slot.state {
+                SlotState::Parked(p) => p.read_ahead_bytes(),
+                _ => 0,
+            };
             slot.state = SlotState::Free;
             slot.generation = slot.generation.wrapping_add(1);
             self.free.push((token & 0xffff_ffff) as u32);
+            self.read_ahead -= held;
+        }
+    }
+
+    /// Connections that waited for room in the read-ahead budget and may
+    /// now read ahead: as many as the room left could take in full.
+    fn resume_waiting(&mut self, total: usize, each: usize, tokens: &mut Vec<u64>) {
+        let room = total.saturating_sub(self.read_ahead);
+        let n = (room / each.max(1)).max(usize::from(room > 0));
+        for _ in 0..n {
+            match self.waiting.pop_front() {
+                Some(token) => tokens.push(token),
+                None => return,
+            }
         }
     }
 
@@ -291,6 +332,16 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                         }
                         token => tokens.push(token),
                     }
+                }
+                if shared.waiting_for_budget.load(Ordering::Relaxed) > 0 {
+                    let config = &shared.config;
+                    let mut slab = shared.lock_slab();
+                    let before = tokens.len();
+                    slab.resume_waiting(config.body_buffer_total, config.body_buffer, &mut tokens);
+                    let resumed = tokens.len() - before;
+                    shared
+                        .waiting_for_budget
+                        .fetch_sub(resumed, Ordering::Relaxed);
                 }
                 if retry.is_some_and(|at| at <= Instant::now()) {
                     let mut retry = lock(&shared.accept_retry);
@@ -434,6 +485,7 @@ fn register<H: Handler>(
         partial: Vec::new(),
         deadline,
         head_deadline: None,
+        body_started: None,
     };
     let token = slab.insert(parked);
     let added = match slab.slot(token).map(|s| &s.state) {
@@ -467,12 +519,14 @@ fn park<H: Handler>(shared: &Shared<H>, token: u64, parked: Parked) -> Option<Pa
         closed(shared);
         return None;
     }
+    let held = parked.read_ahead_bytes();
     let slot = slab.slot(token)?;
     if let SlotState::Active { notified: true } = slot.state {
         slot.state = SlotState::Active { notified: false };
         return Some(parked);
     }
     slot.state = SlotState::Parked(parked);
+    slab.read_ahead += held;
     None
 }
 
@@ -522,15 +576,28 @@ fn serve_parked<H: Handler>(
                 socket.blocking.set(true);
                 let turn = match head {
                     Ok(Some(extent)) => {
-                        let _busy = me.busy();
-                        Turn::Served(serve_request(
-                            &shared.handler,
-                            io,
-                            peer,
-                            config,
-                            bufs,
-                            extent,
-                        ))
+                        let next = {
+                            let _busy = me.busy();
+                            serve_request(&shared.handler, io, peer, config, bufs, extent, true)
+                        };
+                        match next {
+                            Next::ReadAhead(_)
+                                if shared.lock_slab().read_ahead >= config.body_buffer_total =>
+                            {
+                                Turn::WaitForBudget
+                            }
+                            Next::ReadAhead(total) => {
+                                socket.blocking.set(false);
+                                let read = read_ahead(io, &mut bufs.read, total);
+                                socket.blocking.set(true);
+                                match read {
+                                    Ok(true) => Turn::Again,
+                                    Ok(false) => Turn::ReadingAhead,
+                                    Err(_) => Turn::Close(Next::Close),
+                                }
+                            }
+                            next => Turn::Served(next),
+                        }
                     }
                     // (Held-back responses are only ever followed by a whole
                     // buffered head, so there are none here; but never park
@@ -557,6 +624,27 @@ fn serve_parked<H: Handler>(
         }
         // `None`: park the connection until its next bytes come.
         let next = match turn {
+            Turn::Again => continue,
+            Turn::ReadingAhead => {
+                p.partial = bufs.read.available().to_vec();
+                let started = *p.body_started.get_or_insert_with(Instant::now);
+                let by_rate = config
+                    .min_body_rate
+                    .map(|rate| started + rate.allowed_wait(p.partial.len() as u64));
+                let by_silence = config.read_timeout.map(|t| Instant::now() + t);
+                p.deadline = by_rate.into_iter().chain(by_silence).min();
+                None
+            }
+            Turn::WaitForBudget => {
+                // Not counted, and no deadline: it waits on us, not on
+                // its client. The poller resumes it when there is room.
+                p.partial = bufs.read.available().to_vec();
+                p.body_started = None;
+                p.deadline = None;
+                shared.lock_slab().waiting.push_back(token);
+                shared.waiting_for_budget.fetch_add(1, Ordering::Relaxed);
+                None
+            }
             Turn::Park => {
                 if !bufs.read.available().is_empty() {
                     p.partial = bufs.read.available().to_vec();
@@ -575,6 +663,7 @@ fn serve_parked<H: Handler>(
             Turn::Served(next) => {
                 served = true;
                 p.head_deadline = None;
+                p.body_started = None;
                 // Responses held back for the buffered next request go out
                 // with its own, even during shutdown.
                 let stopping = shared.stopping.load(Ordering::SeqCst) && bufs.pending.is_empty();
@@ -616,10 +705,30 @@ fn serve_parked<H: Handler>(
     }
 }
 
+/// Reads without blocking until `total` bytes are buffered: `Ok(true)`
+/// once they are, `Ok(false)` when the socket has nothing more for now.
+fn read_ahead(io: &dyn Transport, buf: &mut ReadBuf, total: usize) -> std::io::Result<bool> {
+    while buf.available().len() < total {
+        match buf.fill(io, total) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
 /// What one turn of [`serve_parked`] came to.
 enum Turn {
     /// Nothing more to read yet.
     Park,
+    /// Part of a body is read ahead; park until more comes.
+    ReadingAhead,
+    /// A body should be read ahead, but the budget is spent: park unread.
+    WaitForBudget,
+    /// The body read ahead is complete: serve the request now.
+    Again,
     /// A request was answered; the connection goes on or closes.
     Served(Next),
     /// The connection ends.
@@ -646,7 +755,7 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
         let due: Vec<(u64, bool)> = slab
             .parked()
             .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
-            .map(|(t, p)| (t, p.head_deadline.is_some()))
+            .map(|(t, p)| (t, p.head_deadline.is_some() || p.body_started.is_some()))
             .collect();
         for (token, mid_head) in due {
             if mid_head {
@@ -667,16 +776,14 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
         let peer = p.peer;
         // Through the TLS session if there is one: the 408 must be encrypted
         // like everything else on the connection.
+        let error = if p.body_started.is_some() {
+            HeadError::SlowBody
+        } else {
+            HeadError::Timeout
+        };
         let next = p.with_transport(second, second, |io, _| {
             bufs.read.clear();
-            respond_to_head_error(
-                &shared.handler,
-                io,
-                peer,
-                &shared.config,
-                bufs,
-                HeadError::Timeout,
-            )
+            respond_to_head_error(&shared.handler, io, peer, &shared.config, bufs, error)
         });
         close(shared, token, p.stream, next);
     }

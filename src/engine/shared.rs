@@ -39,6 +39,9 @@ pub struct Shared<H> {
     pub(crate) accept_backoff_ms: AtomicU64,
     pub(crate) accept_retry: Mutex<Option<Instant>>,
     pub(crate) last_sweep: Mutex<Instant>,
+    /// Connections parked unread until the read-ahead budget has room
+    /// (a hint for the poller; the list is in the slab).
+    pub(crate) waiting_for_budget: AtomicUsize,
     /// The poller's workers: who polls, who serves, who sleeps.
     pub(crate) sched: Sched,
     /// Connections owned by threads (`ThreadingHttpServer`).
@@ -92,6 +95,7 @@ impl<H: Handler> Shared<H> {
             accept_backoff_ms: AtomicU64::new(0),
             accept_retry: Mutex::new(None),
             last_sweep: Mutex::new(Instant::now()),
+            waiting_for_budget: AtomicUsize::new(0),
             sched: Sched::new(max_workers),
             tracked: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
