@@ -5,163 +5,32 @@
 //! bug reaches.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use common::Client;
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener};
+use process::{Exited, Process, basehttp, parse_startup_line};
+use rustix::process::Signal;
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
-/// How long the binary may take to print its startup line or to exit.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-const BINARY: &str = env!("CARGO_BIN_EXE_basehttp");
-
-/// Reads a whole pipe on its own thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = pipe.read_to_end(&mut all);
-        all
-    })
+/// Starts the binary with `args` in `cwd` and waits for its startup line.
+fn start(cwd: &Path, args: &[&str]) -> Process {
+    Process::start(basehttp().args(args).current_dir(cwd))
 }
 
-/// A running `basehttp` process, killed (by its own handle) when dropped.
-struct Basehttp {
-    child: Child,
-    /// The startup line, without its newline.
-    line: String,
-    port: u16,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+/// Sends `signal` and waits (bounded) for the exit; the startup line must
+/// have been all the binary wrote to standard output.
+fn stop(server: &mut Process, signal: Signal) -> Exited {
+    let exited = server.stop(signal);
+    let rest = &exited.stdout;
+    assert!(rest.is_empty(), "more than one line on stdout: {rest:?}");
+    exited
 }
 
-impl Basehttp {
-    /// Starts the binary with `args` in `cwd` and waits for its startup line.
-    fn start(cwd: &Path, args: &[&str]) -> Basehttp {
-        let mut child = Command::new(BINARY)
-            .args(args)
-            .current_dir(cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start basehttp");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = drain(child.stderr.take().expect("piped stderr"));
-        let mut server = Basehttp {
-            child,
-            line: String::new(),
-            port: 0,
-            stderr: Some(stderr),
-        };
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut stdout = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = stdout.read_line(&mut line);
-            let _ = tx.send(line);
-            let mut rest = String::new();
-            let _ = stdout.read_to_string(&mut rest);
-            assert!(rest.is_empty(), "more than one line on stdout: {rest:?}");
-        });
-        let line = rx.recv_timeout(TIMEOUT).unwrap_or_else(|_| {
-            let _ = server.child.kill();
-            panic!("basehttp {args:?} printed no startup line within {TIMEOUT:?}")
-        });
-        let Some(line) = line.strip_suffix('\n') else {
-            let _ = server.child.kill();
-            let (status, stderr) = server.collect();
-            panic!("basehttp {args:?} exited ({status}) without a startup line: {stderr}");
-        };
-        server.line = line.to_string();
-        server.port = parse_startup_line(line)
-            .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
-            .1;
-        server
-    }
-
-    fn connect(&self) -> Client {
-        Client::connect(SocketAddr::from(([127, 0, 0, 1], self.port)))
-    }
-
-    /// Sends `signal` to this child and waits (bounded) for it to exit;
-    /// returns its status and everything it wrote to standard error.
-    fn signal(&mut self, signal: rustix::process::Signal) -> (ExitStatus, String) {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        rustix::process::kill_process(pid, signal).expect("signal the child");
-        self.collect()
-    }
-
-    /// Waits, bounded, for the process to exit: standard error reaches end
-    /// of file when it does.
-    fn collect(&mut self) -> (ExitStatus, String) {
-        let stderr = self.stderr.take().expect("stderr not collected yet");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let _ = tx.send(stderr.join().unwrap_or_default());
-        });
-        let stderr = rx
-            .recv_timeout(TIMEOUT)
-            .unwrap_or_else(|_| panic!("basehttp still running {TIMEOUT:?} after a signal"));
-        let status = self.child.wait().expect("wait for basehttp");
-        (status, String::from_utf8_lossy(&stderr).into_owned())
-    }
-}
-
-impl Drop for Basehttp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `Serving HTTP on HOST port PORT (http://URLHOST:PORT/) ...` → (HOST, PORT),
-/// checking that the URL agrees with both.
-fn parse_startup_line(line: &str) -> Option<(String, u16)> {
-    let rest = line.strip_prefix("Serving HTTP on ")?;
-    let (host, rest) = rest.split_once(" port ")?;
-    let (port, rest) = rest.split_once(' ')?;
-    let port_number: u16 = port.parse().ok()?;
-    let url_host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    (rest == format!("(http://{url_host}:{port}/) ...")).then(|| (host.to_string(), port_number))
-}
-
-/// Runs the binary to its exit (bounded); returns status, stdout, stderr.
-fn run_to_exit(cwd: &Path, args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = Command::new(BINARY)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start basehttp");
-    let stdout = drain(child.stdout.take().expect("piped stdout"));
-    let stderr = drain(child.stderr.take().expect("piped stderr"));
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let out = stdout.join().unwrap_or_default();
-        let err = stderr.join().unwrap_or_default();
-        let _ = tx.send((out, err));
-    });
-    let Ok((out, err)) = rx.recv_timeout(TIMEOUT) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("basehttp {args:?} still running after {TIMEOUT:?}");
-    };
-    let status = child.wait().expect("wait for basehttp");
-    (
-        status,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
+/// Runs the binary with `args` in `cwd` to its exit (bounded).
+fn run_to_exit(cwd: &Path, args: &[&str]) -> Exited {
+    process::run_to_exit(basehttp().args(args).current_dir(cwd))
 }
 
 fn site() -> tempfile::TempDir {
@@ -175,7 +44,7 @@ fn site() -> tempfile::TempDir {
 #[test]
 fn startup_line_shows_the_real_port() {
     let dir = site();
-    let server = Basehttp::start(dir.path(), &["-b", "127.0.0.1", "0"]);
+    let server = start(dir.path(), &["-b", "127.0.0.1", "0"]);
     let (host, port) = parse_startup_line(&server.line).unwrap();
     assert_eq!(host, "127.0.0.1");
     assert_ne!(port, 0);
@@ -188,7 +57,7 @@ fn startup_line_shows_the_real_port() {
 #[test]
 fn by_default_it_listens_on_all_interfaces() {
     let dir = site();
-    let server = Basehttp::start(dir.path(), &["0"]);
+    let server = start(dir.path(), &["0"]);
     let (host, port) = parse_startup_line(&server.line).unwrap();
     // `::` (dual-stack) where the host has IPv6, else `0.0.0.0`.
     assert!(host == "::" || host == "0.0.0.0", "{}", server.line);
@@ -196,15 +65,15 @@ fn by_default_it_listens_on_all_interfaces() {
         assert!(server.line.contains(&format!("(http://[::]:{port}/)")));
     }
     // IPv4 clients get through either way.
-    let mut c = server.connect();
+    let mut c = Client::connect(server.addr());
     assert_eq!(c.get("/hello.txt").text(), "Hello, World!");
 }
 
 #[test]
 fn serves_the_current_directory_and_logs_each_request() {
     let dir = site();
-    let mut server = Basehttp::start(dir.path(), &["-b", "127.0.0.1", "0"]);
-    let mut c = server.connect();
+    let mut server = start(dir.path(), &["-b", "127.0.0.1", "0"]);
+    let mut c = Client::connect(server.addr());
     let r = c.get("/hello.txt");
     assert_eq!((r.status, r.text()), (200, "Hello, World!"));
     let r = c.get("/sub/");
@@ -212,7 +81,7 @@ fn serves_the_current_directory_and_logs_each_request() {
     let r = c.get("/missing");
     assert_eq!(r.status, 404);
     drop(c);
-    let (status, stderr) = server.signal(rustix::process::Signal::TERM);
+    let Exited { status, stderr, .. } = stop(&mut server, Signal::TERM);
     assert!(status.success(), "{status}: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     // Python's Common Log Format: `IP - - [dd/Mon/yyyy HH:MM:SS] "REQUEST" CODE -`.
@@ -235,7 +104,7 @@ fn serves_the_current_directory_and_logs_each_request() {
 fn directory_option_serves_another_directory() {
     let dir = site();
     let elsewhere = tempfile::tempdir().unwrap();
-    let server = Basehttp::start(
+    let server = start(
         elsewhere.path(),
         &[
             "-d",
@@ -245,18 +114,21 @@ fn directory_option_serves_another_directory() {
             "0",
         ],
     );
-    assert_eq!(server.connect().get("/sub/inner.txt").text(), "inner");
+    assert_eq!(
+        Client::connect(server.addr()).get("/sub/inner.txt").text(),
+        "inner"
+    );
 }
 
 #[test]
 fn quiet_writes_no_request_lines() {
     let dir = site();
-    let mut server = Basehttp::start(dir.path(), &["-q", "-b", "127.0.0.1", "0"]);
-    let mut c = server.connect();
+    let mut server = start(dir.path(), &["-q", "-b", "127.0.0.1", "0"]);
+    let mut c = Client::connect(server.addr());
     assert_eq!(c.get("/hello.txt").status, 200);
     assert_eq!(c.get("/missing").status, 404);
     drop(c);
-    let (status, stderr) = server.signal(rustix::process::Signal::TERM);
+    let Exited { status, stderr, .. } = stop(&mut server, Signal::TERM);
     assert!(status.success());
     assert_eq!(stderr, "", "quiet, yet wrote to standard error");
 }
@@ -264,8 +136,8 @@ fn quiet_writes_no_request_lines() {
 #[test]
 fn protocol_http10_closes_each_connection() {
     let dir = site();
-    let server = Basehttp::start(dir.path(), &["-p", "HTTP/1.0", "-b", "127.0.0.1", "0"]);
-    let mut c = server.connect();
+    let server = start(dir.path(), &["-p", "HTTP/1.0", "-b", "127.0.0.1", "0"]);
+    let mut c = Client::connect(server.addr());
     let r = c.get("/hello.txt");
     assert_eq!(r.version, "HTTP/1.0");
     assert_eq!(r.text(), "Hello, World!");
@@ -274,13 +146,13 @@ fn protocol_http10_closes_each_connection() {
 
 #[test]
 fn sigterm_and_sigint_stop_it_with_status_0() {
-    for signal in [rustix::process::Signal::TERM, rustix::process::Signal::INT] {
+    for signal in [Signal::TERM, Signal::INT] {
         let dir = site();
-        let mut server = Basehttp::start(dir.path(), &["-b", "127.0.0.1", "0"]);
+        let mut server = start(dir.path(), &["-b", "127.0.0.1", "0"]);
         // An idle keep-alive connection does not hold the exit up.
-        let mut idle = server.connect();
+        let mut idle = Client::connect(server.addr());
         assert_eq!(idle.get("/hello.txt").status, 200);
-        let (status, stderr) = server.signal(signal);
+        let Exited { status, stderr, .. } = stop(&mut server, signal);
         assert_eq!(status.code(), Some(0), "{signal:?}: {stderr}");
     }
 }
@@ -305,7 +177,11 @@ fn bad_arguments_exit_2_with_one_line_before_listening() {
         vec!["-b", "127.0.0.1", &taken_port],
     ];
     for args in cases {
-        let (status, stdout, stderr) = run_to_exit(dir.path(), &args);
+        let Exited {
+            status,
+            stdout,
+            stderr,
+        } = run_to_exit(dir.path(), &args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stdout, "", "{args:?} printed a startup line");
         assert_eq!(
@@ -321,12 +197,12 @@ fn bad_arguments_exit_2_with_one_line_before_listening() {
 #[test]
 fn help_and_version_exit_0() {
     let dir = site();
-    let (status, stdout, _) = run_to_exit(dir.path(), &["--help"]);
+    let Exited { status, stdout, .. } = run_to_exit(dir.path(), &["--help"]);
     assert!(status.success());
     for option in ["--bind", "--directory", "--protocol", "--quiet", "[PORT]"] {
         assert!(stdout.contains(option), "--help lacks {option}: {stdout}");
     }
-    let (status, stdout, _) = run_to_exit(dir.path(), &["-V"]);
+    let Exited { status, stdout, .. } = run_to_exit(dir.path(), &["-V"]);
     assert!(status.success());
     assert_eq!(
         stdout.trim(),

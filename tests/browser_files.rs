@@ -18,111 +18,22 @@
 //! `BASEHTTP_REQUIRE_BROWSER=1`.
 
 mod browser;
+#[path = "common/process.rs"]
+mod process;
 
 use browser::Browser;
+use process::{Process, basehttp};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-/// Bound on the binary's startup, on each awaited log line, and on playback.
+/// Bound on each awaited log line, and on playback.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `basehttp` binary serving a directory, killed (by its own handle)
-/// when dropped; its log lines arrive on a channel as they are written.
-struct Basehttp {
-    child: Child,
-    port: u16,
-    log: mpsc::Receiver<String>,
-    /// Log lines received so far.
-    seen: Vec<String>,
-}
-
-impl Basehttp {
-    fn start(dir: &Path) -> Basehttp {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_basehttp"))
-            .args(["-b", "127.0.0.1", "-d"])
-            .arg(dir)
-            .arg("0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start basehttp");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (line_tx, line_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = line_tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let (log_tx, log) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if log_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let line = line_rx.recv_timeout(TIMEOUT).unwrap_or_default();
-        let port = line
-            .strip_prefix("Serving HTTP on 127.0.0.1 port ")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("basehttp: unexpected startup line {line:?}");
-        };
-        Basehttp {
-            child,
-            port,
-            log,
-            seen: Vec::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Waits (bounded) for a log line containing every one of `parts`.
-    fn await_log(&mut self, parts: &[&str]) -> String {
-        let matches = |l: &String| parts.iter().all(|p| l.contains(p));
-        if let Some(line) = self.seen.iter().find(|l| matches(l)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.log.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if matches(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no log line with {parts:?} within {TIMEOUT:?}; log so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Basehttp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `basehttp` binary serving `dir` on 127.0.0.1 (a port the kernel
+/// picks); its log lines arrive as they are written.
+fn start(dir: &Path) -> Process {
+    Process::start(basehttp().args(["-b", "127.0.0.1", "-d"]).arg(dir).arg("0"))
 }
 
 /// The served tree: a text file and a media page in `media/`.
@@ -186,7 +97,7 @@ fn chromium_browses_the_listing_and_plays_media() {
         return;
     };
     let dir = site();
-    let mut server = Basehttp::start(dir.path());
+    let mut server = start(dir.path());
 
     // The listing of the served directory.
     b.goto(&server.url("/")).expect("open the listing");
@@ -219,7 +130,7 @@ fn chromium_browses_the_listing_and_plays_media() {
         .expect("click notes.txt");
     b.wait_for_text("These notes came from basehttp.")
         .expect("the text file");
-    server.await_log(&["\"GET /media/notes.txt HTTP/1.1\" 200"]);
+    server.wait_for_log("\"GET /media/notes.txt HTTP/1.1\" 200", TIMEOUT);
 
     // Play the media file with the page's Play button: a click through
     // WebDriver is a user gesture, so Chromium's autoplay policy allows it
@@ -238,6 +149,6 @@ fn chromium_browses_the_listing_and_plays_media() {
 
     // The media element itself asked for a range: Chromium sends
     // `Range: bytes=0-`, which the server answers 206.
-    let line = server.await_log(&["\"GET /media/tone.webm HTTP/1.1\" 206"]);
+    let line = server.wait_for_log("\"GET /media/tone.webm HTTP/1.1\" 206", TIMEOUT);
     println!("server log: {line}");
 }

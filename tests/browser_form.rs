@@ -14,7 +14,7 @@ mod browser;
 mod process;
 
 use browser::Browser;
-use process::ExampleProcess;
+use process::{Process, example};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ fn chromium_submits_the_post_form() {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut server = ExampleProcess::start("post", &[("TMPDIR", tmp.path().as_os_str())]);
+    let mut server = Process::start(example("post").arg("127.0.0.1:0").env("TMPDIR", tmp.path()));
     let files = tempfile::tempdir().expect("tempdir");
     let cases = [
         ("report.txt", 12_345),
@@ -100,7 +100,7 @@ fn chromium_submits_the_post_form() {
 /// Serves the example's form page from a recorder that keeps the raw body
 /// of the POST, has Chromium submit it, and writes the body and what it must
 /// parse to as tests/fixtures/form/chromium-form.{body,json}.
-fn record_fixture(b: &Browser, server: &ExampleProcess, files: &Path) {
+fn record_fixture(b: &Browser, server: &Process, files: &Path) {
     let page = {
         let mut s = TcpStream::connect(server.addr()).expect("connect");
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

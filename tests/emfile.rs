@@ -6,14 +6,16 @@
 //! playing the server role), whose soft and hard `RLIMIT_NOFILE` the test
 //! lowers from outside, so nothing can raise them back.
 
+#[path = "common/process.rs"]
+mod process;
+
 use basehttp::{Handler, HandlerResult, PoolHttpServer, Request};
-use rustix::process::{Pid, Resource, Rlimit, prlimit};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use process::{Exited, Process};
+use rustix::process::{Resource, Rlimit, prlimit};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::Command;
 use std::time::Duration;
 
 const ROLE: &str = "BASEHTTP_TEST_EMFILE_SERVER";
@@ -47,15 +49,6 @@ fn server_role() {
     server.serve_until(&stop).expect("serve");
 }
 
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Sends one keep-alive request and reads the 5-byte answer.
 fn request(s: &mut TcpStream) -> std::io::Result<()> {
     s.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")?;
@@ -79,32 +72,20 @@ fn connect(addr: SocketAddr) -> TcpStream {
 
 #[test]
 fn running_out_of_file_descriptors_is_survived() {
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .args(["server_role", "--exact", "--nocapture", "--test-threads=1"])
-        .env(ROLE, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server process");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = ServerProcess(child);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            // The harness prints "test server_role ... " on the same line.
-            if let Some((_, port)) = line.split_once("port ") {
-                let _ = tx.send(port.parse::<u16>().ok());
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(TIMEOUT)
+    let mut server = Process::spawn(
+        Command::new(std::env::current_exe().expect("own path"))
+            .args(["server_role", "--exact", "--nocapture", "--test-threads=1"])
+            .env(ROLE, "1"),
+    );
+    // The harness prints "test server_role ... " on the same line.
+    let port = server
+        .wait_for_stdout(|line| Some(line.split_once("port ")?.1.parse::<u16>().ok()))
         .expect("the server's port line")
         .expect("a port");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
     // Leave the server a few descriptors beyond what it has open now.
-    let pid = Pid::from_child(&server.0);
+    let pid = server.pid();
     let open = std::fs::read_dir(format!("/proc/{}/fd", pid.as_raw_nonzero()))
         .expect("list the server's descriptors")
         .count() as u64;
@@ -141,16 +122,7 @@ fn running_out_of_file_descriptors_is_survived() {
     request(&mut fresh).expect("a fresh connection is served");
 
     // The server did hit the limit, and said so.
-    let mut server = server;
-    let _ = server.0.kill();
-    let mut log = String::new();
-    server
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut log)
-        .expect("read the log");
+    let Exited { stderr: log, .. } = server.kill();
     assert!(
         log.contains("accept failed: Too many open files"),
         "no EMFILE in the log:\n{log}"

@@ -4,259 +4,33 @@
 //! prints (INTERFACE.md); nothing here waits with a sleep, and every blocking
 //! step has a bound so a broken example fails the test instead of hanging it.
 //!
-//! Every example process is owned by an [`Example`] guard that kills it (by
-//! its own handle) when dropped, so a failing assertion leaves nothing behind.
+//! Every example process is owned by a [`Process`] that kills it (by its
+//! own PID) when dropped, so a failing assertion leaves nothing behind.
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{Exited, Process, example};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
-
-/// How long an example may take to print its startup line, or to exit after
-/// bad arguments. Generous: the machine may be busy compiling.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Read and write timeout of every client socket: only a bug reaches it.
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------
-// Building and running the examples
+// Running the examples
 // ---------------------------------------------------------------------------
 
-/// The directory holding the example binaries, built once per test process
-/// with the profile and target directory of this test binary.
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match DIR.get_or_init(build_examples) {
-        Ok(dir) => dir,
-        Err(e) => panic!("{e}"),
-    }
+/// Starts `name` with `args` followed by `127.0.0.1:0`, and waits (bounded)
+/// for its startup line to learn the port.
+fn start(name: &str, args: &[&str]) -> Process {
+    Process::start(example(name).args(args).arg("127.0.0.1:0"))
 }
 
-fn build_examples() -> Result<PathBuf, String> {
-    // The test binary is TARGET_DIR/PROFILE/deps/examples-HASH.
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("unexpected test binary location {}", exe.display()))?;
-    let target_dir = profile_dir
-        .parent()
-        .ok_or_else(|| format!("unexpected test binary location {}", exe.display()))?;
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let output = Command::new(env!("CARGO"))
-        .arg("build")
-        .arg("--examples")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--profile")
-        .arg(profile)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", env!("CARGO")))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo build --examples failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(profile_dir.join("examples"))
-}
-
-fn example_path(name: &str) -> PathBuf {
-    let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "example binary {} is missing",
-        path.display()
-    );
-    path
-}
-
-/// Reads a whole pipe on its own thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = pipe.read_to_end(&mut all);
-        all
-    })
-}
-
-/// A running example process, killed when dropped.
-struct Example {
-    name: String,
-    child: Child,
-    addr: SocketAddr,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-}
-
-impl Example {
-    /// Starts `name` with `args` followed by `127.0.0.1:0`, and waits (bounded)
-    /// for its startup line to learn the port.
-    fn start(name: &str, args: &[&str]) -> Example {
-        let mut child = Command::new(example_path(name))
-            .args(args)
-            .arg("127.0.0.1:0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start example {name}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = drain(child.stderr.take().expect("piped stderr"));
-        let mut example = Example {
-            name: name.to_string(),
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            stderr: Some(stderr),
-        };
-
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut stdout = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = stdout.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the example can never block on a full pipe.
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
-                let (status, stderr) = example.stop();
-                panic!(
-                    "example {name} printed no startup line within {STARTUP_TIMEOUT:?} \
-                     (status {status}); stderr: {stderr:?}"
-                );
-            }
-        };
-        let addr = line
-            .strip_prefix("Starting server on http://")
-            .and_then(|rest| rest.strip_suffix(", use <Ctrl-C> to stop\n"))
-            .and_then(|addr| addr.parse::<SocketAddr>().ok());
-        match addr {
-            Some(addr) if addr.ip().is_loopback() && addr.port() != 0 => example.addr = addr,
-            _ => {
-                let (status, stderr) = example.stop();
-                panic!(
-                    "example {name}: unexpected startup line {line:?} \
-                     (status {status}); stderr: {stderr:?}"
-                );
-            }
-        }
-        example
-    }
-
-    fn connect(&self) -> Client {
-        Client::connect(self.addr)
-    }
-
-    /// Kills the process and returns its exit status and everything it wrote
-    /// to standard error.
-    fn stop(&mut self) -> (ExitStatus, String) {
-        let _ = self.child.kill();
-        self.collect()
-    }
-
-    /// Sends SIGTERM (to this child's own pid) and waits, bounded, for the
-    /// process to exit on its own.
-    fn terminate(&mut self) -> (ExitStatus, String) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
-        // SAFETY: kill(2) with the pid of a child we own and have not reaped.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill -TERM");
-        // Standard error reaches end of file when the process exits.
-        let stderr = self.stderr.take().expect("stderr not collected yet");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let _ = tx.send(stderr.join().unwrap_or_default());
-        });
-        let stderr = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_else(|_| {
-            panic!(
-                "example {} still running {STARTUP_TIMEOUT:?} after SIGTERM",
-                self.name
-            )
-        });
-        let (status, _) = self.collect();
-        (status, String::from_utf8_lossy(&stderr).into_owned())
-    }
-
-    fn collect(&mut self) -> (ExitStatus, String) {
-        let status = self
-            .child
-            .wait()
-            .unwrap_or_else(|e| panic!("wait for example {}: {e}", self.name));
-        let stderr = self
-            .stderr
-            .take()
-            .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default();
-        (status, String::from_utf8_lossy(&stderr).into_owned())
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What a process that is expected to exit on its own left behind.
-struct Exited {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs an example that should exit by itself (bad arguments), with a bound:
-/// a process still running after [`STARTUP_TIMEOUT`] is killed and fails the
-/// test.
+/// Runs an example that should exit by itself (bad arguments), with a bound.
 fn run_to_exit(name: &str, args: &[&str]) -> Exited {
-    let mut child = Command::new(example_path(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start example {name}: {e}"));
-    let stdout = drain(child.stdout.take().expect("piped stdout"));
-    let stderr = drain(child.stderr.take().expect("piped stderr"));
-    let mut guard = Example {
-        name: name.to_string(),
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        stderr: None,
-    };
-    // Both pipes reach end of file when the process exits.
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let out = stdout.join().unwrap_or_default();
-        let err = stderr.join().unwrap_or_default();
-        let _ = tx.send((out, err));
-    });
-    let (out, err) = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_else(|_| {
-        panic!("example {name} {args:?} was still running after {STARTUP_TIMEOUT:?}")
-    });
-    let status = guard
-        .child
-        .wait()
-        .unwrap_or_else(|e| panic!("wait for example {name}: {e}"));
-    Exited {
-        status,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
+    process::run_to_exit(example(name).args(args))
 }
 
 // ---------------------------------------------------------------------------
@@ -454,8 +228,8 @@ fn assert_rust_version(sys_version: &str) {
 
 #[test]
 fn get_reports_client_and_server_values() {
-    let example = Example::start("get", &[]);
-    let mut client = example.connect();
+    let example = start("get", &[]);
+    let mut client = Client::connect(example.addr());
     let port = client.local_addr().port();
 
     let get = client.request("GET", "/?foo=bar", &[], b"");
@@ -520,7 +294,7 @@ fn get_reports_client_and_server_values() {
     drop(client);
 
     // Any other method: 501.
-    let mut client = example.connect();
+    let mut client = Client::connect(example.addr());
     let post = client.request("POST", "/", &[], b"");
     assert_eq!(post.code, 501, "{}", post.status_line);
     assert_eq!(post.header("Connection"), Some("close"));
@@ -534,12 +308,12 @@ fn get_reports_client_and_server_values() {
 
 #[test]
 fn threads_names_the_thread_of_each_connection() {
-    let example = Example::start("threads", &[]);
+    let example = start("threads", &[]);
 
     // One connection after another: Thread-1, then Thread-2, as in the seed.
     let mut names = Vec::new();
     for _ in 0..2 {
-        let mut client = example.connect();
+        let mut client = Client::connect(example.addr());
         let response = client.request("GET", "/", &["Connection: close"], b"");
         assert_eq!(response.status_line, "HTTP/1.1 200 OK");
         names.push(response.text().to_string());
@@ -549,7 +323,7 @@ fn threads_names_the_thread_of_each_connection() {
     // Several connections open at once, each waiting for its answer, the
     // first one last: only a server that runs them concurrently answers all.
     const N: usize = 8;
-    let mut clients: Vec<Client> = (0..N).map(|_| example.connect()).collect();
+    let mut clients: Vec<Client> = (0..N).map(|_| Client::connect(example.addr())).collect();
     for client in &mut clients {
         client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     }
@@ -576,8 +350,8 @@ fn threads_names_the_thread_of_each_connection() {
 
 #[test]
 fn errors_answers_the_default_404_page() {
-    let example = Example::start("errors", &[]);
-    let mut client = example.connect();
+    let example = start("errors", &[]);
+    let mut client = Client::connect(example.addr());
     let response = client.request("GET", "/", &[], b"");
     assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(
@@ -608,9 +382,9 @@ fn errors_answers_the_default_404_page() {
 // ---------------------------------------------------------------------------
 
 fn check_hello(args: &[&str]) {
-    let mut example = Example::start("hello", args);
+    let mut example = start("hello", args);
 
-    let mut client = example.connect();
+    let mut client = Client::connect(example.addr());
     let get = client.request("GET", "/", &[], b"");
     assert_eq!(get.status_line, "HTTP/1.1 200 OK", "{args:?}");
     assert_eq!(get.header("Content-Type"), Some("text/plain"), "{args:?}");
@@ -629,12 +403,12 @@ fn check_hello(args: &[&str]) {
     // And on a fresh connection, once the first one is closed (a sequential
     // server serves one connection at a time).
     drop(client);
-    let mut client = example.connect();
+    let mut client = Client::connect(example.addr());
     let get = client.request("GET", "/", &["Connection: close"], b"");
     assert_eq!(get.body, b"Hello, World!", "{args:?}");
     assert_eq!(client.rest(), b"");
 
-    let (_, stderr) = example.stop();
+    let Exited { stderr, .. } = example.kill();
     assert_eq!(stderr, "", "{args:?}: hello wrote to standard error");
 }
 
@@ -699,8 +473,8 @@ fn bad_arguments_exit_2_with_one_line() {
 
 #[test]
 fn a_port_in_use_exits_2_with_one_line() {
-    let running = Example::start("get", &[]);
-    let address = running.addr.to_string();
+    let running = start("get", &[]);
+    let address = running.addr().to_string();
     let exited = run_to_exit("errors", &[&address]);
     assert_eq!(
         exited.status.code(),
@@ -720,12 +494,12 @@ fn a_port_in_use_exits_2_with_one_line() {
 #[test]
 fn sigterm_stops_gracefully_with_status_0() {
     for name in ["get", "threads", "errors", "hello"] {
-        let mut example = Example::start(name, &[]);
+        let mut example = start(name, &[]);
         // An idle keep-alive connection must not keep the process alive.
-        let mut idle = example.connect();
+        let mut idle = Client::connect(example.addr());
         let response = idle.request("GET", "/", &[], b"");
         assert!(matches!(response.code, 200 | 404), "{name}: {response:?}");
-        let (status, _) = example.terminate();
+        let Exited { status, .. } = example.terminate();
         assert_eq!(status.code(), Some(0), "{name}: {status}");
         assert_eq!(idle.rest(), b"", "{name}: bytes after shutdown");
     }

@@ -5,11 +5,15 @@
 //! this same executable again as the server (the environment variable below
 //! says which role to play) and acts as the client.
 
+#[path = "common/process.rs"]
+mod process;
+
 use basehttp::{ForkingHttpServer, Handler, HandlerResult, Request};
-use std::io::{BufRead, BufReader, Read, Write};
+use process::Process;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -43,59 +47,18 @@ fn serve() -> std::io::Result<()> {
     server.serve_until(&stop)
 }
 
-/// The server process, killed if a check fails.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
+/// This executable started again as the server (its startup line is
+/// `port PORT`); killed if a check fails.
+fn start_server() -> Process {
+    Process::start(Command::new(std::env::current_exe().expect("own path")).env(ROLE, "1"))
 }
 
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        let mut child = Command::new(std::env::current_exe().expect("own path"))
-            .env(ROLE, "1")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the server process");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(TIMEOUT).expect("the server's port line");
-        let port: u16 = line
-            .trim()
-            .strip_prefix("port ")
-            .and_then(|p| p.parse().ok())
-            .expect(&line);
-        ServerProcess {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
-    }
-
-    /// SIGTERM, then the exit status, within the timeout.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-        for _ in 0..1000 {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            // Waiting for another process to exit has no event to block on
-            // here; this bounded poll is not a synchronization sleep.
-            thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the server did not exit within 10 s of SIGTERM");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGTERM, then the exit status (bounded); what the server wrote to
+/// standard error is passed on to this process's.
+fn terminate(server: &mut Process) -> ExitStatus {
+    let exited = server.terminate();
+    eprint!("{}", exited.stderr);
+    exited.status
 }
 
 fn body(response: &str) -> &str {
@@ -103,8 +66,8 @@ fn body(response: &str) -> &str {
 }
 
 fn each_connection_is_served_by_its_own_process() {
-    let server = ServerProcess::start();
-    let addr = server.addr;
+    let mut server = start_server();
+    let addr = server.addr();
     let clients: Vec<_> = (0..200)
         .map(|_| {
             thread::spawn(move || {
@@ -125,19 +88,19 @@ fn each_connection_is_served_by_its_own_process() {
         "all 200 connections were served by one process"
     );
     assert!(
-        !pids.contains(&server.child.id()),
+        !pids.contains(&server.id()),
         "the accepting process served a request itself"
     );
-    assert!(server.terminate().success());
+    assert!(terminate(&mut server).success());
 }
 
 fn a_child_that_aborts_costs_only_its_connection() {
-    let server = ServerProcess::start();
-    let crashed = get(server.addr, "/abort").unwrap_or_default();
+    let mut server = start_server();
+    let crashed = get(server.addr(), "/abort").unwrap_or_default();
     assert_eq!(crashed, "", "the crashed child sent nothing");
-    let after = get(server.addr, "/pid").expect("served after the crash");
+    let after = get(server.addr(), "/pid").expect("served after the crash");
     assert!(after.starts_with("HTTP/1.1 200 OK\r\n"), "{after}");
-    let status = server.terminate();
+    let status = terminate(&mut server);
     assert!(status.success(), "graceful exit after SIGTERM: {status}");
 }
 

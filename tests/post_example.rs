@@ -6,7 +6,7 @@
 #[path = "common/process.rs"]
 mod process;
 
-use process::ExampleProcess;
+use process::{Process, example};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -18,8 +18,8 @@ const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts the example with its own empty temporary directory, so a test can
 /// check that nothing was written there.
-fn start(tmp: &Path) -> ExampleProcess {
-    ExampleProcess::start("post", &[("TMPDIR", tmp.as_os_str())])
+fn start(tmp: &Path) -> Process {
+    Process::start(example("post").arg("127.0.0.1:0").env("TMPDIR", tmp))
 }
 
 /// One response: status code, headers, body.
@@ -42,7 +42,7 @@ impl Response {
     }
 }
 
-fn connect(p: &ExampleProcess) -> TcpStream {
+fn connect(p: &Process) -> TcpStream {
     let s = TcpStream::connect(p.addr()).expect("connect to the example");
     s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
     s.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
@@ -96,14 +96,14 @@ fn read_response(stream: &mut BufReader<TcpStream>) -> Response {
     r
 }
 
-fn request(p: &ExampleProcess, head: &str, body: &[u8]) -> Response {
+fn request(p: &Process, head: &str, body: &[u8]) -> Response {
     let mut s = connect(p);
     s.write_all(head.as_bytes()).expect("write head");
     s.write_all(body).expect("write body");
     read_response(&mut BufReader::new(s))
 }
 
-fn post(p: &ExampleProcess, path: &str, content_type: &str, body: &[u8]) -> Response {
+fn post(p: &Process, path: &str, content_type: &str, body: &[u8]) -> Response {
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -313,7 +313,7 @@ fn limits_are_413_and_malformed_is_400() {
 }
 
 /// Streams `size` bytes of file through the example; returns the response.
-fn upload(p: &ExampleProcess, size: u64) -> Response {
+fn upload(p: &Process, size: u64) -> Response {
     let head_part = b"--EX\r\nContent-Disposition: form-data; name=\"datafile\"; \
         filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n";
     let tail = b"\r\n--EX--\r\n";

@@ -7,10 +7,13 @@
 #![cfg(feature = "tls")]
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use basehttp::server::{Concurrency, Pool, Sequential, Threading};
 use basehttp::{ServerConfig, tls};
 use common::{Echo, TIMEOUT, TestServer, pattern};
+use process::{Process, basehttp, run_to_exit};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -271,16 +274,6 @@ fn pem_files_load_and_bad_ones_are_named() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The `basehttp` binary, killed when dropped.
-struct Binary(std::process::Child);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_binary_serves_https_from_pem_files() {
     let cert = certificate();
@@ -291,34 +284,25 @@ fn the_binary_serves_https_from_pem_files() {
     std::fs::write(&cert_path, &cert.cert_pem).expect("write cert");
     std::fs::write(&key_path, &cert.key_pem).expect("write key");
     std::fs::write(root.join("hello.txt"), "hello over TLS\n").expect("write a file");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_basehttp"))
-        .arg("--tls-cert")
-        .arg(&cert_path)
-        .arg("--tls-key")
-        .arg(&key_path)
-        .args(["-q", "-b", "127.0.0.1", "-d"])
-        .arg(&root)
-        .arg("0")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start basehttp");
-    let stdout = child.stdout.take().expect("stdout");
-    let binary = Binary(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(TIMEOUT).expect("the startup line");
+    let binary = Process::start(
+        basehttp()
+            .arg("--tls-cert")
+            .arg(&cert_path)
+            .arg("--tls-key")
+            .arg(&key_path)
+            .args(["-q", "-b", "127.0.0.1", "-d"])
+            .arg(&root)
+            .arg("0"),
+    );
+    let line = &binary.line;
     let port: u16 = line
         .strip_prefix("Serving HTTPS on 127.0.0.1 port ")
         .and_then(|rest| rest.split(' ').next())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected startup line {line:?}"));
     assert_eq!(
-        line,
-        format!("Serving HTTPS on 127.0.0.1 port {port} (https://127.0.0.1:{port}/) ...\n")
+        *line,
+        format!("Serving HTTPS on 127.0.0.1 port {port} (https://127.0.0.1:{port}/) ...")
     );
     let mut s = connect(SocketAddr::from(([127, 0, 0, 1], port)), &cert);
     let (status, body) = get(&mut s, "/hello.txt");
@@ -333,16 +317,16 @@ fn the_binary_serves_https_from_pem_files() {
 #[test]
 fn the_binary_refuses_an_unreadable_certificate_with_one_line_and_status_2() {
     let missing = std::env::temp_dir().join("basehttp-no-such-cert.pem");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_basehttp"))
-        .arg("--tls-cert")
-        .arg(&missing)
-        .arg("--tls-key")
-        .arg(&missing)
-        .arg("0")
-        .output()
-        .expect("run basehttp");
+    let out = run_to_exit(
+        basehttp()
+            .arg("--tls-cert")
+            .arg(&missing)
+            .arg("--tls-key")
+            .arg(&missing)
+            .arg("0"),
+    );
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("basehttp-no-such-cert.pem"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing listened");

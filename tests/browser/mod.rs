@@ -21,15 +21,17 @@
 //! network on its own turned off. `chromedriver` listens on a port the kernel
 //! picks (`--port=0`), read from its startup line; both processes are killed
 //! when the [`Browser`] is dropped.
+//!
+//! The driver runs as a [`Process`]: a test that has `mod browser;` has
+//! `#[path = "common/process.rs"] mod process;` beside it.
 
+use crate::process::Process;
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Bound on chromedriver's startup and on each WebDriver command (a page
@@ -94,7 +96,7 @@ pub fn browser_required() -> bool {
 
 /// A headless Chromium behind its chromedriver, with one WebDriver session.
 pub struct Browser {
-    driver: Child,
+    driver: Process,
     addr: SocketAddr,
     session: String,
     /// Chromium's process id, as the driver reports it.
@@ -139,46 +141,28 @@ impl Browser {
     /// Starts `driver` on a free port and opens a session with `chromium`.
     pub fn start(driver: &Path, chromium: &Path) -> Result<Browser> {
         let profile = tempfile::tempdir().map_err(|e| err(format!("profile dir: {e}")))?;
-        let mut child = Command::new(driver)
+        let mut command = Command::new(driver);
+        command
             .arg("--port=0")
             // BASEHTTP_CHROMEDRIVER_LOG=FILE: the driver's verbose log, to debug.
             .args(
                 std::env::var("BASEHTTP_CHROMEDRIVER_LOG")
                     .map(|p| vec!["--verbose".to_owned(), format!("--log-path={p}")])
                     .unwrap_or_default(),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| err(format!("cannot run {}: {e}", driver.display())))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                // "ChromeDriver was started successfully on port 34833."
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    let _ = tx.send(rest.trim_end_matches('.').parse::<u16>().ok());
-                    break;
-                }
-            }
-            // Keep draining so the driver never blocks on a full pipe.
-            for _ in lines {}
+            );
+        let mut driver = Process::spawn(&mut command);
+        // "ChromeDriver was started successfully on port 34833."
+        let port = driver.wait_for_stdout(|line| {
+            let rest = line.split("started successfully on port ").nth(1)?;
+            Some(rest.trim_end_matches('.').parse::<u16>().ok())
         });
-        let port = match rx.recv_timeout(TIMEOUT) {
-            Ok(Some(port)) => port,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(err("chromedriver printed no startup line with its port"));
-            }
+        let Some(Some(port)) = port else {
+            return Err(err("chromedriver printed no startup line with its port"));
         };
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut browser = Browser {
-            driver: child,
+            driver,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             session: String::new(),
             browser_pid: None,
@@ -413,8 +397,7 @@ impl Drop for Browser {
         if let Some(pid) = self.browser_pid.and_then(rustix::process::Pid::from_raw) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // The driver itself is killed when `driver` is dropped.
     }
 }
 
