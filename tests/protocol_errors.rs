@@ -16,7 +16,12 @@ use std::time::Duration;
 /// error page after which the connection closes; then that the server still
 /// serves. Returns the error response.
 fn rejected_with(config: ServerConfig, raw: &[u8], status: u16) -> Response {
-    let server = common::serve_sequential_with(config, Echo);
+    rejected_by(Echo, config, raw, status)
+}
+
+/// [`rejected_with`] on a server running `handler`.
+fn rejected_by<H: Handler>(handler: H, config: ServerConfig, raw: &[u8], status: u16) -> Response {
+    let server = common::serve_sequential_with(config, handler);
     let response = {
         let mut c = server.connect();
         c.send(raw);
@@ -40,6 +45,12 @@ fn rejected_with(config: ServerConfig, raw: &[u8], status: u16) -> Response {
 
 fn rejects(raw: &[u8], status: u16) -> Response {
     rejected_with(common::config(), raw, status)
+}
+
+/// [`rejects`], and checks that the error page says `message`.
+fn rejects_saying(raw: &[u8], status: u16, message: &str) {
+    let r = rejects(raw, status);
+    assert!(r.text().contains(message), "{r:?}");
 }
 
 #[test]
@@ -83,6 +94,113 @@ fn missing_host_on_http11_is_400() {
 #[test]
 fn two_host_headers_are_400() {
     rejects(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
+
+#[test]
+fn host_with_userinfo_is_400() {
+    rejects_saying(
+        b"GET / HTTP/1.1\r\nHost: user@x\r\n\r\n",
+        400,
+        "Bad Host header",
+    );
+    rejects(b"GET / HTTP/1.1\r\nHost: user:pw@x:80\r\n\r\n", 400);
+}
+
+#[test]
+fn host_with_a_path_is_400() {
+    rejects_saying(
+        b"GET / HTTP/1.1\r\nHost: x/path\r\n\r\n",
+        400,
+        "Bad Host header",
+    );
+}
+
+#[test]
+fn host_with_a_bad_port_is_400() {
+    rejects(b"GET / HTTP/1.1\r\nHost: x:http\r\n\r\n", 400);
+}
+
+#[test]
+fn empty_host_in_origin_form_is_400() {
+    rejects_saying(b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, "Bad Host header");
+}
+
+/// Sends one request on a fresh connection and returns the response.
+fn answer<H: Handler>(handler: H, raw: &[u8], method: &str) -> Response {
+    let server = common::serve_sequential(handler);
+    let mut c = server.connect();
+    c.send(raw);
+    c.read_response(method).expect("a response")
+}
+
+#[test]
+fn empty_host_in_absolute_form_is_accepted() {
+    // RFC 9112 §3.2.2: the target's authority is used, the Host ignored.
+    let r = answer(Echo, b"GET http://x/abs HTTP/1.1\r\nHost:\r\n\r\n", "GET");
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[test]
+fn ip_literal_hosts_are_accepted() {
+    for host in ["[::1]:8000", "[v1.x]", "127.0.0.1:8000", "ex%41mple.com:"] {
+        let raw = format!("GET /h HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let r = answer(Echo, raw.as_bytes(), "GET");
+        assert_eq!(r.status, 200, "{host}: {r:?}");
+    }
+}
+
+#[test]
+fn raw_non_ascii_in_the_target_is_400() {
+    // RFC 3986 §2.1: "/café" must be sent as "/caf%C3%A9".
+    rejects_saying(
+        b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+        400,
+        "Bad request target",
+    );
+}
+
+#[test]
+fn raw_control_in_the_target_is_400() {
+    rejects(b"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    rejects(b"GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+}
+
+/// A chunked POST whose first chunk-size line is `line`.
+fn chunked_post(line: &[u8]) -> Vec<u8> {
+    [
+        b"POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        line,
+        b"\r\nhello\r\n0\r\n\r\n",
+    ]
+    .concat()
+}
+
+#[test]
+fn whitespace_ending_a_chunk_size_line_is_400() {
+    rejects_saying(&chunked_post(b"5 "), 400, "Bad chunk size");
+}
+
+#[test]
+fn chunk_extension_without_a_name_is_400() {
+    rejects_saying(&chunked_post(b"5;"), 400, "Bad chunk extension");
+}
+
+#[test]
+fn chunk_extension_name_not_a_token_is_400() {
+    rejects_saying(&chunked_post(b"5;bad[=x"), 400, "Bad chunk extension");
+}
+
+#[test]
+fn chunk_extension_value_not_a_token_is_400() {
+    rejects(&chunked_post(b"5;a=b[c"), 400);
+}
+
+#[test]
+fn whitespace_before_a_chunk_extension_is_accepted() {
+    // RFC 9112 §7.1.1: BWS before the ";".
+    let r = answer(Echo, &chunked_post(b"5 ;a=b"), "POST");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, b"hello");
 }
 
 #[test]
@@ -236,6 +354,49 @@ fn method_without_handler_is_501() {
         c.assert_closed();
     }
     server.assert_serves();
+}
+
+/// A handler that answers every method through the fallback.
+struct AnyMethod;
+
+impl Handler for AnyMethod {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.do_method(r)
+    }
+
+    fn do_method(&self, r: &mut Request<'_>) -> HandlerResult {
+        r.send_response(200)?;
+        r.end_headers()?;
+        let command = r.command.to_owned();
+        r.wfile.write_all(command.as_bytes())?;
+        Ok(())
+    }
+}
+
+#[test]
+fn method_over_32_bytes_is_501() {
+    // Even a handler that takes any method never sees it (RFC 9112 §3).
+    let method = "M".repeat(33);
+    let raw = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = rejected_by(AnyMethod, common::config(), raw.as_bytes(), 501);
+    assert!(
+        r.text()
+            .contains("Unsupported method (longer than 32 bytes)"),
+        "{r:?}"
+    );
+    // Nor does a request line over the limit because of its method get 414.
+    let mut raw = "M".repeat(70 * 1024).into_bytes();
+    raw.extend_from_slice(b" / HTTP/1.1\r\nHost: x\r\n\r\n");
+    rejected_by(AnyMethod, common::config(), &raw, 501);
+}
+
+#[test]
+fn method_of_32_bytes_reaches_the_handler() {
+    let method = "M".repeat(32);
+    let raw = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = answer(AnyMethod, raw.as_bytes(), &method);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.text(), method);
 }
 
 #[test]

@@ -7,13 +7,21 @@
 //! chunk-size   = 1*HEXDIG
 //! last-chunk   = 1*("0") [ chunk-ext ] CRLF
 //! chunk-ext    = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//! chunk-ext-name = token
+//! chunk-ext-val  = token / quoted-string
 //! ```
+//!
+//! The extensions are ignored but parsed to this grammar (RFC 9112 §7.1.1):
+//! `BWS` is whitespace only where the grammar puts it, so `5 \r\n`, `5;\r\n`
+//! and `5;a \r\n` are malformed, and a name or value is a token or, for a
+//! value, a quoted-string (RFC 9110 §5.6.2, §5.6.4).
 //!
 //! Every line in the framing must end with CRLF: a bare LF is an error here
 //! (unlike in the head), because a disagreement between two parsers about
 //! where a chunk ends is how request smuggling works.
 
 use super::ProtoError;
+use super::head::is_tchar;
 use std::ops::Range;
 
 /// Most bytes of chunk extensions accepted on one chunk-size line: 4 KiB.
@@ -41,10 +49,26 @@ pub enum Chunk {
 enum State {
     /// Reading the hex digits of a chunk size; `digits` seen so far.
     Size { digits: u8 },
-    /// After the size: optional whitespace, then `;` or CR.
-    ExtStart,
-    /// Inside the chunk extensions, after a `;`.
-    Ext,
+    /// Whitespace after the size, which only a `;` may follow.
+    SizeBws,
+    /// After a `;`: whitespace, then an extension name.
+    ExtName,
+    /// Inside an extension name.
+    ExtNameRest,
+    /// Whitespace after a name, which a `=` or a `;` may follow.
+    ExtNameBws,
+    /// After a `=`: whitespace, then a token or a quoted-string.
+    ExtVal,
+    /// Inside a token value.
+    ExtToken,
+    /// Inside a quoted-string value, after its opening quote.
+    ExtQuoted,
+    /// After a backslash in a quoted-string.
+    ExtQuotedPair,
+    /// Just after a quoted-string's closing quote.
+    ExtQuotedEnd,
+    /// Whitespace after a value, which only a `;` may follow.
+    ExtValBws,
     /// Expecting the LF of the size line.
     SizeLf,
     /// Inside chunk data, with this many bytes left.
@@ -170,23 +194,78 @@ impl ChunkedDecoder {
                 _ if digits == 0 => return Err(ProtoError::ChunkSize),
                 b'\r' => SizeLf,
                 b'\n' => return Err(ProtoError::ChunkLineEnding),
-                b' ' | b'\t' => ExtStart,
-                b';' => self.ext_byte(Ext)?,
+                b' ' | b'\t' => self.ext_byte(SizeBws)?,
+                b';' => self.ext_byte(ExtName)?,
                 _ => return Err(ProtoError::ChunkSize),
             },
-            ExtStart => match b {
-                b' ' | b'\t' => self.ext_byte(ExtStart)?,
-                b';' => self.ext_byte(Ext)?,
-                b'\r' => SizeLf,
-                b'\n' => return Err(ProtoError::ChunkLineEnding),
+            // chunk-ext = *( BWS ";" BWS chunk-ext-name
+            //                [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 §7.1.1):
+            // each state below is one step of it.
+            SizeBws => match b {
+                b' ' | b'\t' => self.ext_byte(SizeBws)?,
+                b';' => self.ext_byte(ExtName)?,
+                // `5 \r\n` or `5 x`: BWS belongs before a `;` only.
                 _ => return Err(ProtoError::ChunkSize),
             },
-            Ext => match b {
+            ExtName => match b {
+                b' ' | b'\t' => self.ext_byte(ExtName)?,
+                // chunk-ext-name = token; `5;\r\n` has none.
+                _ if is_tchar(b) => self.ext_byte(ExtNameRest)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtNameRest => match b {
+                _ if is_tchar(b) => self.ext_byte(ExtNameRest)?,
+                b' ' | b'\t' => self.ext_byte(ExtNameBws)?,
+                b'=' => self.ext_byte(ExtVal)?,
+                b';' => self.ext_byte(ExtName)?,
                 b'\r' => SizeLf,
                 b'\n' => return Err(ProtoError::ChunkLineEnding),
-                // Extension names, values and quoted strings: visible ASCII,
-                // whitespace and obs-text; no controls.
-                b'\t' | b' '..=b'~' | 0x80..=0xff => self.ext_byte(Ext)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtNameBws => match b {
+                b' ' | b'\t' => self.ext_byte(ExtNameBws)?,
+                b'=' => self.ext_byte(ExtVal)?,
+                b';' => self.ext_byte(ExtName)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtVal => match b {
+                b' ' | b'\t' => self.ext_byte(ExtVal)?,
+                b'"' => self.ext_byte(ExtQuoted)?,
+                // chunk-ext-val = token / quoted-string
+                _ if is_tchar(b) => self.ext_byte(ExtToken)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtToken => match b {
+                _ if is_tchar(b) => self.ext_byte(ExtToken)?,
+                b' ' | b'\t' => self.ext_byte(ExtValBws)?,
+                b';' => self.ext_byte(ExtName)?,
+                b'\r' => SizeLf,
+                b'\n' => return Err(ProtoError::ChunkLineEnding),
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtQuoted => match b {
+                b'"' => self.ext_byte(ExtQuotedEnd)?,
+                b'\\' => self.ext_byte(ExtQuotedPair)?,
+                // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+                // (RFC 9110 §5.6.4)
+                b'\t' | b' '..=b'~' | 0x80..=0xff => self.ext_byte(ExtQuoted)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtQuotedPair => match b {
+                // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+                b'\t' | b' '..=b'~' | 0x80..=0xff => self.ext_byte(ExtQuoted)?,
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtQuotedEnd => match b {
+                b' ' | b'\t' => self.ext_byte(ExtValBws)?,
+                b';' => self.ext_byte(ExtName)?,
+                b'\r' => SizeLf,
+                b'\n' => return Err(ProtoError::ChunkLineEnding),
+                _ => return Err(ProtoError::ChunkExtension),
+            },
+            ExtValBws => match b {
+                b' ' | b'\t' => self.ext_byte(ExtValBws)?,
+                b';' => self.ext_byte(ExtName)?,
                 _ => return Err(ProtoError::ChunkExtension),
             },
             SizeLf => match b {
@@ -400,6 +479,121 @@ mod tests {
                 }
             };
             assert_eq!(got, Some(want), "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    /// Decodes a chunk of "hello" whose size line is `line`, then the last
+    /// chunk, under every split of the input (which must agree).
+    fn size_line(line: &[u8]) -> Result<Vec<u8>, ProtoError> {
+        let raw = [line, b"\r\nhello\r\n0\r\n\r\n"].concat();
+        let whole = decode_split(&raw, raw.len()).map(|(body, _, _)| body);
+        for split in 1..raw.len() {
+            let got = decode_split(&raw, split).map(|(body, _, _)| body);
+            assert_eq!(
+                got,
+                whole,
+                "{:?} split {split}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        whole
+    }
+
+    #[test]
+    fn accepted_chunk_extensions() {
+        let cases: &[(&str, &[u8])] = &[
+            ("name only", b"5;a"),
+            ("name and token value", b"5;a=b"),
+            ("two extensions", b"5;a=b;c"),
+            ("BWS before the semicolon (RFC 9112 §7.1.1)", b"5 ;a=b"),
+            ("HTAB as BWS", b"5\t;a"),
+            ("BWS everywhere the grammar has it", b"5 ; a = b ; c"),
+            ("token bytes in a name", b"5;!#$%&'*+-.^_`|~09az"),
+            ("quoted-string value", b"5;a=\"x y\""),
+            ("empty quoted-string", b"5;a=\"\""),
+            ("quoted-pair", b"5;a=\"\\\"\\\\\""),
+            ("semicolon and equals inside quotes", b"5;a=\";=\""),
+            ("obs-text inside quotes", b"5;a=\"caf\xc3\xa9\""),
+            ("quoted-string, BWS, next extension", b"5;a=\"b\" ;c"),
+            ("quoted-string, next extension", b"5;a=\"b\";c"),
+        ];
+        for (name, line) in cases {
+            assert_eq!(size_line(line), Ok(b"hello".to_vec()), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejected_chunk_size_lines() {
+        use ProtoError::*;
+        let cases: &[(&str, &[u8], ProtoError)] = &[
+            ("whitespace, then the line ends", b"5 ", ChunkSize),
+            ("HTAB, then the line ends", b"5\t", ChunkSize),
+            (
+                "whitespace, then a name without a semicolon",
+                b"5 a",
+                ChunkSize,
+            ),
+            ("semicolon without a name", b"5;", ChunkExtension),
+            ("semicolon and whitespace, no name", b"5; ", ChunkExtension),
+            ("two semicolons", b"5;;a", ChunkExtension),
+            ("trailing semicolon", b"5;a;", ChunkExtension),
+            ("name not a token", b"5;bad[=x", ChunkExtension),
+            ("name starting with a non-tchar", b"5;[a", ChunkExtension),
+            ("value without a name", b"5;=b", ChunkExtension),
+            ("equals without a value", b"5;a=", ChunkExtension),
+            ("value not a token", b"5;a=b[", ChunkExtension),
+            ("value starting with a non-tchar", b"5;a=@", ChunkExtension),
+            ("two values", b"5;a=b c", ChunkExtension),
+            (
+                "whitespace after a name, then the line ends",
+                b"5;a ",
+                ChunkExtension,
+            ),
+            (
+                "whitespace after a value, then the line ends",
+                b"5;a=b ",
+                ChunkExtension,
+            ),
+            (
+                "whitespace after a quoted value, then the line ends",
+                b"5;a=\"b\" ",
+                ChunkExtension,
+            ),
+            ("unterminated quoted-string", b"5;a=\"b", ChunkExtension),
+            ("bytes after a quoted-string", b"5;a=\"b\"c", ChunkExtension),
+            (
+                "control in a quoted-string",
+                b"5;a=\"\x01\"",
+                ChunkExtension,
+            ),
+            ("DEL in a quoted-string", b"5;a=\"\x7f\"", ChunkExtension),
+            (
+                "control in a quoted-pair",
+                b"5;a=\"\\\x01\"",
+                ChunkExtension,
+            ),
+            ("obs-text in a token", b"5;a=caf\xc3\xa9", ChunkExtension),
+        ];
+        for (name, line, want) in cases {
+            assert_eq!(size_line(line), Err(*want), "{name}");
+        }
+    }
+
+    #[test]
+    fn bare_lf_ends_no_size_line() {
+        // Wherever a CR may end the size line, a bare LF is a line-ending
+        // error; where a CR may not, an LF is as wrong as any other byte.
+        use ProtoError::*;
+        let cases: &[(&str, &[u8], ProtoError)] = &[
+            ("after a name", b"5;a\n", ChunkLineEnding),
+            ("after a token value", b"5;a=b\n", ChunkLineEnding),
+            ("after a quoted value", b"5;a=\"b\"\n", ChunkLineEnding),
+            ("after a semicolon", b"5;\n", ChunkExtension),
+            ("inside a quoted-string", b"5;a=\"b\n", ChunkExtension),
+        ];
+        for (name, raw, want) in cases {
+            let mut d = ChunkedDecoder::new();
+            assert_eq!(d.decode(raw, usize::MAX), Err(*want), "{name}");
         }
     }
 

@@ -6,7 +6,7 @@
 //! token, and a value or reason phrase with CR, LF or NUL is refused, which is
 //! what stops response splitting (CWE-113).
 
-use super::is_token;
+use super::{ONES, any_byte, has_less, is_token};
 use http::Version;
 use std::fmt;
 
@@ -122,26 +122,14 @@ pub fn itoa_u64(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
 }
 
 pub(crate) fn has_line_break(s: &[u8]) -> bool {
-    // Eight bytes at a time: a word has a zero byte iff
-    // (w - 0x01..01) & !w & 0x80..80 is non-zero; CR and LF are found as
-    // zero bytes of the word XORed with them. Header values are short, where
-    // a vectorized search's set-up would cost more than this.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
-    let mut words = s.chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let w = u64::from_ne_bytes(bytes);
-        if has_zero(w) | has_zero(w ^ (ONES * 0x0d)) | has_zero(w ^ (ONES * 0x0a)) {
-            return true;
-        }
-    }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+    // Eight bytes at a time: CR and LF are found as zero lanes (lanes below
+    // 1) of the word XORed with them.
+    let zero = |w: u64| has_less(w, 1);
+    any_byte(
+        s,
+        |w| zero(w) | zero(w ^ (ONES * 0x0d)) | zero(w ^ (ONES * 0x0a)),
+        |b| b == b'\r' || b == b'\n' || b == 0,
+    )
 }
 
 #[cfg(test)]

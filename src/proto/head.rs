@@ -6,9 +6,19 @@
 //! costs linear work) and enforces the size limits while doing so; only a
 //! complete head goes to [`parse_head`].
 
-use super::{Limits, ProtoError};
+use super::{Limits, ProtoError, any_byte, has_less, has_more};
 use http::Version;
 use memchr::memchr;
+use std::net::Ipv6Addr;
+
+/// Longest method accepted: 32 bytes. Longer gets 501 Not Implemented.
+///
+/// RFC 9112 §3: "A server that receives a method longer than any that it
+/// implements SHOULD respond with a 501". The longest registered methods
+/// (`UPDATEREDIRECTREF`, `BASELINE-CONTROL`) are under 20 bytes; 32 leaves
+/// room for extension methods a handler's fallback may serve. Documented in
+/// INTERFACE.md's error table.
+pub const MAX_METHOD: usize = 32;
 
 /// Finds the end of a request head in a growing buffer.
 ///
@@ -41,8 +51,10 @@ impl HeadScanner {
     ///
     /// Errors as soon as a limit is crossed, even if the head is incomplete:
     /// a request line longer than `max_request_line` is
-    /// [`ProtoError::TargetTooLong`]; a longer header line, too many of them,
-    /// or a whole head over `max_head` are 431 errors.
+    /// [`ProtoError::TargetTooLong`] (or [`ProtoError::MethodTooLong`] if
+    /// its first [`MAX_METHOD`] + 1 bytes hold no space); a longer header
+    /// line, too many of them, or a whole head over `max_head` are 431
+    /// errors.
     pub fn scan(
         &mut self,
         buf: &[u8],
@@ -55,7 +67,7 @@ impl HeadScanner {
                 // CRLF: it does not count towards the line's length.
                 let unfinished = &buf[self.line_start..];
                 let len = unfinished.len() - usize::from(unfinished.ends_with(b"\r"));
-                self.check_line(len, limits)?;
+                self.check_line(buf, len, limits)?;
                 if buf.len() - self.head_start > limits.max_head {
                     return Err(ProtoError::HeadTooLarge);
                 }
@@ -79,7 +91,7 @@ impl HeadScanner {
                 }
                 return Ok(Some((self.head_start, self.pos)));
             }
-            self.check_line(len, limits)?;
+            self.check_line(buf, len, limits)?;
             self.lines += 1;
             if self.lines - 1 > limits.max_headers {
                 return Err(ProtoError::TooManyHeaders);
@@ -94,15 +106,30 @@ impl HeadScanner {
         self.head_start
     }
 
-    fn check_line(&self, len: usize, limits: &Limits) -> Result<(), ProtoError> {
+    /// Checks the line at `line_start` in `buf`, `len` bytes long without
+    /// its line ending (so far, if it has not ended).
+    fn check_line(&self, buf: &[u8], len: usize, limits: &Limits) -> Result<(), ProtoError> {
         if self.lines == 0 {
             if len > limits.max_request_line {
-                return Err(ProtoError::TargetTooLong);
+                let line = buf.get(self.line_start..self.line_start + len);
+                return Err(request_line_too_long(line.unwrap_or_default()));
             }
         } else if len > limits.max_header_line {
             return Err(ProtoError::HeaderLineTooLong);
         }
         Ok(())
+    }
+}
+
+/// The error for a request line over the limit: 414 names the target, so a
+/// line that is too long because of its method gets the method's 501 instead
+/// (RFC 9112 §3). Only the error path pays for the look at the method.
+fn request_line_too_long(line: &[u8]) -> ProtoError {
+    let method = &line[..line.len().min(MAX_METHOD + 1)];
+    if method.len() > MAX_METHOD && memchr(b' ', method).is_none() {
+        ProtoError::MethodTooLong
+    } else {
+        ProtoError::TargetTooLong
     }
 }
 
@@ -190,7 +217,7 @@ pub fn parse_head<'b>(
     let lf = memchr(b'\n', head).ok_or(ProtoError::RequestLine)?;
     let line = head[..lf].strip_suffix(b"\r").unwrap_or(&head[..lf]);
     if line.len() > limits.max_request_line {
-        return Err(ProtoError::TargetTooLong);
+        return Err(request_line_too_long(line));
     }
     let mut head_out = parse_request_line(line)?;
     parse_fields(&head[lf + 1..], lf + 1, headers, limits)?;
@@ -216,6 +243,10 @@ fn parse_request_line(line: &[u8]) -> Result<RequestHead<'_>, ProtoError> {
     }
     if !is_token(method.as_bytes()) {
         return Err(ProtoError::Method);
+    }
+    // RFC 9112 §3: a method longer than any the server implements is 501.
+    if method.len() > MAX_METHOD {
+        return Err(ProtoError::MethodTooLong);
     }
     let version = parse_version(version_text.as_bytes())?;
     let target_form = classify_target(method, target.as_bytes())?;
@@ -254,9 +285,10 @@ fn parse_version(v: &[u8]) -> Result<Version, ProtoError> {
 /// Checks the target's bytes and decides its form (RFC 9112 §3.2): `*` only
 /// for OPTIONS, authority-form only (and always) for CONNECT.
 fn classify_target(method: &str, t: &[u8]) -> Result<TargetForm, ProtoError> {
-    // Visible ASCII, plus bytes >= 0x80 that some clients send unencoded; the
-    // request line was already checked to be UTF-8. No controls, no spaces.
-    if t.is_empty() || t.iter().any(|&b| b <= b' ' || b == 0x7f) {
+    // RFC 3986 §2.1, §2.4 (a request-target is URI syntax, RFC 9112 §3.2):
+    // visible ASCII only; a space, a control or a byte >= 0x80 must be
+    // percent-encoded, so a raw one is refused, not guessed at.
+    if t.is_empty() || !is_visible_ascii(t) {
         return Err(ProtoError::Target);
     }
     if method == "CONNECT" {
@@ -272,6 +304,17 @@ fn classify_target(method: &str, t: &[u8]) -> Result<TargetForm, ProtoError> {
         _ if is_absolute(t) => Ok(TargetForm::Absolute),
         _ => Err(ProtoError::Target),
     }
+}
+
+/// Whether every byte is `VCHAR` (%x21-7E, RFC 5234 Appendix B.1). The
+/// one pass over the target: eight bytes per step, about as many
+/// instructions per word as the byte-at-a-time loop spent per byte.
+fn is_visible_ascii(t: &[u8]) -> bool {
+    !any_byte(
+        t,
+        |w| has_less(w, 0x21) | has_more(w, 0x7e),
+        |b| !(0x21..=0x7e).contains(&b),
+    )
 }
 
 /// `scheme ":" hier-part`, with a scheme of `ALPHA *( ALPHA / DIGIT / "+" /
@@ -309,34 +352,121 @@ pub fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| TCHAR[usize::from(b)])
 }
 
+/// Whether `b` is a `tchar` (RFC 9110 §5.6.2), for the chunk extensions.
+pub(super) fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
 /// `tchar` (RFC 9110 §5.6.2) by byte value: one load per byte.
-static TCHAR: [bool; 256] = {
+static TCHAR: [bool; 256] = byte_set(b"!#$%&'*+-.^_`|~");
+
+/// `unreserved / sub-delims` (RFC 3986 §2.3, §2.2): the bytes a `reg-name`
+/// may hold as they are, but `,`: in a Host value a comma makes a list of
+/// hosts, which is reported as [`ProtoError::DuplicateHost`].
+static REG_NAME: [bool; 256] = byte_set(b"-._~!$&'()*+;=");
+
+/// A table of the ASCII letters and digits plus `extra`, by byte value.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        table[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
     table
-};
+}
+
+/// The `uri-host` of a `Host` value, if the value is `uri-host [ ":" port ]`
+/// (RFC 9110 §7.2): `uri-host` is RFC 3986's `host` (§3.2.2) and `port` is
+/// `*DIGIT` (§3.2.3), so an empty port is allowed but userinfo, a path, a
+/// query or whitespace is not, nor a comma (see [`REG_NAME`]). The host
+/// itself may be empty (`reg-name` is `*(...)`): whether that will do is the
+/// caller's question.
+fn host_of(v: &[u8]) -> Option<&[u8]> {
+    // One table lookup per byte over the usual host (letters, digits, dots,
+    // hyphens) up to the first other byte: the end, the port's colon, or a
+    // `%` or `[` that the slower checks below take over.
+    let plain = v
+        .iter()
+        .position(|&b| !REG_NAME[usize::from(b)])
+        .unwrap_or(v.len());
+    let end = match v.get(plain) {
+        None | Some(b':') => plain,
+        Some(b'%') => {
+            let end = plain + memchr(b':', &v[plain..]).unwrap_or(v.len() - plain);
+            if !is_reg_name(&v[plain..end]) {
+                return None;
+            }
+            end
+        }
+        // IP-literal = "[" ( IPv6address / IPvFuture ) "]"
+        Some(b'[') if plain == 0 => {
+            let close = 1 + memchr(b']', &v[1..])?;
+            if !is_ip_literal(&v[1..close]) {
+                return None;
+            }
+            close + 1
+        }
+        _ => return None,
+    };
+    let (host, port) = v.split_at(end);
+    match port {
+        [] => Some(host),
+        [b':', digits @ ..] if digits.iter().all(u8::is_ascii_digit) => Some(host),
+        _ => None,
+    }
+}
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )` (RFC 3986
+/// §3.2.2), whose syntax also covers `IPv4address`.
+fn is_reg_name(h: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = h.get(i) {
+        if b == b'%' {
+            // pct-encoded = "%" HEXDIG HEXDIG (RFC 3986 §2.1)
+            let Some([hi, lo]) = h.get(i + 1..i + 3) else {
+                return false;
+            };
+            if !hi.is_ascii_hexdigit() || !lo.is_ascii_hexdigit() {
+                return false;
+            }
+            i += 3;
+        } else if REG_NAME[usize::from(b)] {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// What lies between the brackets of an `IP-literal` (RFC 3986 §3.2.2).
+fn is_ip_literal(l: &[u8]) -> bool {
+    match l {
+        // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+        // (ABNF literals are case-insensitive: "V" too).
+        [b'v' | b'V', rest @ ..] => {
+            let Some(dot) = memchr(b'.', rest) else {
+                return false;
+            };
+            let (version, address) = (&rest[..dot], &rest[dot + 1..]);
+            !version.is_empty()
+                && version.iter().all(u8::is_ascii_hexdigit)
+                && !address.is_empty()
+                && address
+                    .iter()
+                    .all(|&b| b == b':' || REG_NAME[usize::from(b)])
+        }
+        // IPv6address: the standard library parses RFC 4291 §2.2 text, the
+        // grammar RFC 3986 spells out (no zone identifier).
+        _ => std::str::from_utf8(l).is_ok_and(|s| s.parse::<Ipv6Addr>().is_ok()),
+    }
+}
 
 /// Parses the header lines with httparse, then applies the checks it leaves to
 /// us. `base` is the offset of `block` in the head, for the spans.
@@ -412,6 +542,7 @@ fn apply_fields(
     headers: &[HeaderSpan],
 ) -> Result<(), ProtoError> {
     let mut hosts = 0;
+    let mut host: &[u8] = b"";
     let mut length: Option<u64> = None;
     let mut chunked = false;
     let mut codings = 0;
@@ -420,9 +551,16 @@ fn apply_fields(
         let value = h.value(head);
         if name.eq_ignore_ascii_case(b"host") {
             hosts += 1;
-            if value.contains(&b',') {
-                return Err(ProtoError::DuplicateHost);
-            }
+            // RFC 9112 §3.2: 400 for "a Host header field with an invalid
+            // field value" (RFC 9110 §7.2), or for a list of hosts (found
+            // here, on the error path, so a good value is read only once).
+            host = host_of(value).ok_or_else(|| {
+                if value.contains(&b',') {
+                    ProtoError::DuplicateHost
+                } else {
+                    ProtoError::BadHost
+                }
+            })?;
         } else if name.eq_ignore_ascii_case(b"content-length") {
             // RFC 9110 §8.6: a list of identical values may be accepted as
             // one; anything else is an unrecoverable framing error.
@@ -471,6 +609,20 @@ fn apply_fields(
         0 if out.version == Version::HTTP_11 => return Err(ProtoError::MissingHost),
         0 | 1 => {}
         _ => return Err(ProtoError::DuplicateHost),
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 client sends the target URI's authority as
+    // Host. In origin-form and asterisk-form the Host is that authority
+    // (§3.3), and an "http" or "https" URI's host is never empty (RFC 9110
+    // §4.2.1, §4.2.2), so an empty one is invalid there. Absolute-form and
+    // authority-form carry their own authority, which the server uses
+    // instead of Host (§3.2.2, §3.3): there an empty Host is left alone.
+    // HTTP/1.0 needs no Host at all, so an empty one counts as none.
+    if host.is_empty()
+        && hosts == 1
+        && out.version == Version::HTTP_11
+        && matches!(out.target_form, TargetForm::Origin | TargetForm::Asterisk)
+    {
+        return Err(ProtoError::BadHost);
     }
     if codings > 0 {
         if out.version == Version::HTTP_10 {
@@ -528,6 +680,13 @@ mod tests {
 
     fn scan_all(raw: &[u8], limits: &Limits) -> Result<Option<(usize, usize)>, ProtoError> {
         HeadScanner::new().scan(raw, limits)
+    }
+
+    /// Parses each named head and checks its error (`None`: accepted).
+    fn assert_parses(cases: &[(&str, &[u8], Option<ProtoError>)]) {
+        for (name, raw, want) in cases {
+            assert_eq!(parse(raw).err(), *want, "{name}");
+        }
     }
 
     #[test]
@@ -744,6 +903,313 @@ mod tests {
         assert!(parse(b"GET / HTTP/1.0\r\n\r\n").is_ok());
     }
 
+    /// `GET / HTTP/1.1` with this one Host value.
+    fn parse_host(value: &[u8]) -> Result<(), ProtoError> {
+        let raw = [b"GET / HTTP/1.1\r\nHost: ", value, b"\r\n\r\n"].concat();
+        parse(&raw).map(|_| ())
+    }
+
+    #[test]
+    fn accepted_host_values() {
+        let cases: &[(&str, &[u8])] = &[
+            ("reg-name", b"example.com"),
+            ("reg-name and port", b"example.com:8080"),
+            ("empty port (port = *DIGIT)", b"example.com:"),
+            ("one-letter reg-name", b"a"),
+            ("unreserved", b"a-b._~c"),
+            ("sub-delims but comma", b"a!$&'()*+;=b"),
+            ("percent-encoded", b"ex%41mple"),
+            ("percent-encoded, lower-case hex", b"ex%c3%a9"),
+            ("percent-encoded at the end", b"a%2e"),
+            ("IPv4", b"127.0.0.1"),
+            ("IPv4 and port", b"127.0.0.1:80"),
+            ("IPv6", b"[::1]"),
+            ("IPv6 and port", b"[::1]:8080"),
+            ("IPv6 with empty port", b"[::1]:"),
+            ("IPv6, eight groups", b"[2001:db8:0:0:0:0:0:1]"),
+            ("IPv6, any", b"[::]"),
+            ("IPv6 ending in IPv4", b"[::ffff:192.0.2.1]"),
+            ("IPvFuture", b"[v1.x]"),
+            ("IPvFuture, capital V and a colon", b"[VaF.a:b]:1"),
+            ("port of many digits", b"a:00080"),
+        ];
+        for (name, value) in cases {
+            let head = parse_host(value);
+            assert!(head.is_ok(), "{name}: {head:?}");
+        }
+    }
+
+    #[test]
+    fn rejected_host_values() {
+        use ProtoError::*;
+        let cases: &[(&str, &[u8], ProtoError)] = &[
+            ("empty, origin-form", b"", BadHost),
+            ("empty host with a port, origin-form", b":80", BadHost),
+            ("userinfo", b"user@example.com", BadHost),
+            (
+                "userinfo with password and port",
+                b"u:p@example.com:80",
+                BadHost,
+            ),
+            ("empty userinfo", b"@example.com", BadHost),
+            ("path", b"example.com/path", BadHost),
+            ("slash after the port", b"example.com:80/", BadHost),
+            ("query", b"example.com?x", BadHost),
+            ("fragment", b"example.com#x", BadHost),
+            ("port not digits", b"example.com:http", BadHost),
+            ("two ports", b"example.com:80:81", BadHost),
+            ("space inside", b"exa mple.com", BadHost),
+            ("tab inside", b"exa\tmple.com", BadHost),
+            ("backslash", b"example.com\\x", BadHost),
+            ("square bracket in a reg-name", b"a[b]", BadHost),
+            (
+                "raw non-ASCII (RFC 3986: percent-encode)",
+                b"caf\xc3\xa9",
+                BadHost,
+            ),
+            ("lone percent", b"a%", BadHost),
+            ("percent and one digit", b"a%4", BadHost),
+            ("percent and non-hex", b"a%zz", BadHost),
+            ("unclosed IP-literal", b"[::1", BadHost),
+            ("IP-literal then garbage", b"[::1]x", BadHost),
+            ("IP-literal then a path", b"[::1]:80/", BadHost),
+            ("empty IP-literal", b"[]", BadHost),
+            ("IPv6, too few groups", b"[1:2]", BadHost),
+            ("IPv6, not hex", b"[::g]", BadHost),
+            ("IPv6 with a zone", b"[fe80::1%25eth0]", BadHost),
+            ("IPv4 in brackets", b"[127.0.0.1]", BadHost),
+            ("IPvFuture without a version", b"[v.x]", BadHost),
+            ("IPvFuture without an address", b"[v1.]", BadHost),
+            ("IPvFuture without a dot", b"[v1]", BadHost),
+            ("IPvFuture, bad byte", b"[v1.a/b]", BadHost),
+            // A list is checked first, as before: it names the real mistake.
+            ("list of hosts", b"a,b", DuplicateHost),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(parse_host(value).err(), Some(*want), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_host_where_the_target_has_the_authority() {
+        use ProtoError::*;
+        // RFC 9112 §3.2.2, §3.3: absolute-form and authority-form carry the
+        // authority, so an empty Host is not the server's problem there;
+        // origin-form and asterisk-form have only the Host.
+        let cases: &[(&str, &[u8], Option<ProtoError>)] = &[
+            (
+                "absolute-form",
+                b"GET http://a/b HTTP/1.1\r\nHost:\r\n\r\n",
+                None,
+            ),
+            (
+                "authority-form",
+                b"CONNECT a:443 HTTP/1.1\r\nHost:\r\n\r\n",
+                None,
+            ),
+            (
+                "origin-form",
+                b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                Some(BadHost),
+            ),
+            (
+                "origin-form, whitespace only",
+                b"GET / HTTP/1.1\r\nHost:  \r\n\r\n",
+                Some(BadHost),
+            ),
+            (
+                "asterisk-form",
+                b"OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n",
+                Some(BadHost),
+            ),
+            // HTTP/1.0 needs no Host: an empty one is as good as none.
+            (
+                "origin-form, HTTP/1.0",
+                b"GET / HTTP/1.0\r\nHost:\r\n\r\n",
+                None,
+            ),
+            (
+                "absolute-form, userinfo in Host",
+                b"GET http://a/b HTTP/1.1\r\nHost: u@a\r\n\r\n",
+                Some(BadHost),
+            ),
+            (
+                "HTTP/1.0, path in Host",
+                b"GET / HTTP/1.0\r\nHost: a/b\r\n\r\n",
+                Some(BadHost),
+            ),
+            (
+                "missing, HTTP/1.1",
+                b"GET / HTTP/1.1\r\n\r\n",
+                Some(MissingHost),
+            ),
+            (
+                "two lines, the second empty",
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost:\r\n\r\n",
+                Some(DuplicateHost),
+            ),
+        ];
+        assert_parses(cases);
+    }
+
+    #[test]
+    fn target_bytes() {
+        use ProtoError::*;
+        let cases: &[(&str, &[u8], Option<ProtoError>)] = &[
+            (
+                "lowest visible byte",
+                b"GET /! HTTP/1.1\r\nHost: a\r\n\r\n",
+                None,
+            ),
+            (
+                "highest visible byte",
+                b"GET /~ HTTP/1.1\r\nHost: a\r\n\r\n",
+                None,
+            ),
+            (
+                "percent-encoded UTF-8",
+                b"GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n",
+                None,
+            ),
+            (
+                "raw UTF-8 (RFC 3986 §2.1: percent-encode)",
+                b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "raw UTF-8 in an absolute-form host",
+                b"GET http://caf\xc3\xa9/ HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "raw UTF-8 in the query, past the first word",
+                b"GET /search?q=\xe2\x82\xac HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "invalid UTF-8 (the line is not text)",
+                b"GET /\x80 HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(RequestLine),
+            ),
+            (
+                "DEL",
+                b"GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "NUL",
+                b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "highest control",
+                b"GET /\x1f HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "HTAB",
+                b"GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(Target),
+            ),
+            (
+                "a space splits the line",
+                b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+                Some(RequestLine),
+            ),
+        ];
+        assert_parses(cases);
+    }
+
+    #[test]
+    fn visible_ascii_is_checked_at_every_position() {
+        // The word-at-a-time check against the obvious one, for each byte
+        // value at each position of targets around a word's length.
+        for len in 1..=24 {
+            let clean = vec![b'a'; len];
+            assert!(is_visible_ascii(&clean), "{len}");
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut t = clean.clone();
+                    t[at] = b;
+                    let want = (0x21..=0x7e).contains(&b);
+                    assert_eq!(is_visible_ascii(&t), want, "len {len} at {at} byte {b:#x}");
+                }
+            }
+        }
+        let edges: Vec<u8> = (0x21..=0x7e).collect();
+        assert!(is_visible_ascii(&edges));
+    }
+
+    #[test]
+    fn method_length() {
+        use ProtoError::*;
+        let request = |method: &str| format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
+        let longest = "M".repeat(MAX_METHOD);
+        let too_long = "M".repeat(MAX_METHOD + 1);
+        let cases: &[(&str, String, Option<ProtoError>)] = &[
+            ("at the limit", request(&longest), None),
+            ("one byte over", request(&too_long), Some(MethodTooLong)),
+            (
+                "over, and not a token: the syntax error first",
+                request(&format!("{too_long}(")),
+                Some(Method),
+            ),
+        ];
+        for (name, raw, want) in cases {
+            assert_eq!(parse(raw.as_bytes()).err(), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_request_line_too_long_because_of_its_method_is_501() {
+        use ProtoError::*;
+        let limits = Limits {
+            max_request_line: 40,
+            ..Limits::default()
+        };
+        let too_long = "M".repeat(MAX_METHOD + 1);
+        let longest = "M".repeat(MAX_METHOD);
+        let cases: &[(&str, String, ProtoError)] = &[
+            (
+                "method over, line incomplete",
+                format!("{too_long}{}", "M".repeat(10)),
+                MethodTooLong,
+            ),
+            (
+                "method over, line complete",
+                format!("{too_long}M / HTTP/1.1\r\n"),
+                MethodTooLong,
+            ),
+            (
+                "method at the limit, long target",
+                format!("{longest} /aaaaaaaaaaaa"),
+                TargetTooLong,
+            ),
+            (
+                "short method, long target",
+                format!("GET /{}", "a".repeat(40)),
+                TargetTooLong,
+            ),
+        ];
+        for (name, raw, want) in cases {
+            assert_eq!(scan_all(raw.as_bytes(), &limits), Err(*want), "{name}");
+            if raw.ends_with('\n') {
+                let head = format!("{raw}\r\n");
+                assert_eq!(
+                    parse_head(head.as_bytes(), &mut Vec::new(), &limits).err(),
+                    Some(*want),
+                    "{name}: parse_head"
+                );
+            }
+        }
+        // The default limits: a 70 KiB method is the method's fault.
+        let huge = format!("{} / HTTP/1.1\r\n", "M".repeat(70 * 1024));
+        assert_eq!(
+            scan_all(huge.as_bytes(), &Limits::default()),
+            Err(MethodTooLong)
+        );
+    }
+
     #[test]
     fn body_framing() {
         use ProtoError::*;
@@ -940,6 +1406,7 @@ mod tests {
         for (e, code) in [
             (RequestLine, 400),
             (Method, 400),
+            (MethodTooLong, 501),
             (Target, 400),
             (TargetTooLong, 414),
             (Version, 400),
@@ -948,6 +1415,7 @@ mod tests {
             (ObsFold, 400),
             (MissingHost, 400),
             (DuplicateHost, 400),
+            (BadHost, 400),
             (ContentLength, 400),
             (LengthAndTransferEncoding, 400),
             (ChunkedNotLast, 400),

@@ -20,7 +20,7 @@ mod head;
 
 pub use chunked::{Chunk, ChunkedDecoder, MAX_CHUNK_EXTENSIONS, MAX_TRAILER_SECTION};
 pub use head::{
-    BodyFraming, HeadScanner, HeaderSpan, RequestHead, TargetForm, is_token, parse_head,
+    BodyFraming, HeadScanner, HeaderSpan, MAX_METHOD, RequestHead, TargetForm, is_token, parse_head,
 };
 
 use http::StatusCode;
@@ -90,6 +90,9 @@ pub enum ProtoError {
     RequestLine,
     /// The method is not a token (RFC 9110 §9.1).
     Method,
+    /// The method is longer than [`MAX_METHOD`], so longer than any method
+    /// the server implements (501, RFC 9112 §3).
+    MethodTooLong,
     /// The request target is empty, contains a forbidden byte, or has a form
     /// the method does not allow (RFC 9112 §3.2).
     Target,
@@ -109,6 +112,10 @@ pub enum ProtoError {
     MissingHost,
     /// More than one `Host` header, or a list of hosts (RFC 9112 §3.2).
     DuplicateHost,
+    /// The `Host` value is not `uri-host [ ":" port ]` (RFC 9110 §7.2), e.g.
+    /// it carries userinfo or a path, or it is empty where the request
+    /// target has no authority of its own (RFC 9112 §3.2).
+    BadHost,
     /// A `Content-Length` is not plain digits, overflows, or disagrees with
     /// another one (RFC 9112 §6.3 item 5).
     ContentLength,
@@ -157,7 +164,7 @@ impl ProtoError {
             HeaderLineTooLong | TooManyHeaders | HeadTooLarge => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
-            UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
+            MethodTooLong | UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestLine
             | Method
@@ -167,6 +174,7 @@ impl ProtoError {
             | ObsFold
             | MissingHost
             | DuplicateHost
+            | BadHost
             | ContentLength
             | LengthAndTransferEncoding
             | TransferEncodingOnHttp10
@@ -186,6 +194,7 @@ impl ProtoError {
         match self {
             RequestLine => "Bad request syntax",
             Method => "Bad request method",
+            MethodTooLong => "Unsupported method (longer than 32 bytes)",
             Target => "Bad request target",
             TargetTooLong => "Request line too long",
             Version => "Bad request version",
@@ -194,6 +203,7 @@ impl ProtoError {
             ObsFold => "Obsolete line folding in header",
             MissingHost => "Missing Host header",
             DuplicateHost => "More than one Host header",
+            BadHost => "Bad Host header (expected host or host:port)",
             ContentLength => "Bad Content-Length",
             LengthAndTransferEncoding => "Both Content-Length and Transfer-Encoding",
             TransferEncodingOnHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
@@ -219,3 +229,42 @@ impl fmt::Display for ProtoError {
 }
 
 impl std::error::Error for ProtoError {}
+
+/// A byte repeated in every lane of a word, for word-at-a-time byte tests.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of every lane of a word.
+const HIGHS: u64 = ONES * 0x80;
+
+/// Whether any byte of `s` passes a test, eight bytes at a time (SWAR):
+/// `word` is the test on a word of eight bytes (native order, so lanes may
+/// come in either order, which an "any" test does not mind), `byte` the same
+/// test on one byte for the last `s.len() % 8` bytes. The short strings of a
+/// head (a target, a header value) are where a vectorized search's set-up
+/// would cost more than this.
+#[inline(always)]
+fn any_byte(s: &[u8], word: impl Fn(u64) -> bool, byte: impl Fn(u8) -> bool) -> bool {
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        if word(u64::from_ne_bytes(bytes)) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| byte(b))
+}
+
+/// Whether some lane of `w` is below `n` (at most 0x80): exact for "some
+/// lane", though lanes above the first one found may be flagged too.
+#[inline(always)]
+fn has_less(w: u64, n: u8) -> bool {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0
+}
+
+/// Whether some lane of `w` is above `n` (at most 0x7f): the `| w` catches
+/// lanes with the high bit already set, which may carry into the next.
+#[inline(always)]
+fn has_more(w: u64, n: u8) -> bool {
+    (w.wrapping_add(ONES * u64::from(0x7f - n)) | w) & HIGHS != 0
+}
