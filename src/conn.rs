@@ -15,7 +15,7 @@
 //! [`ProtoError::status`], after which the connection closes.
 
 use crate::config::ServerConfig;
-use crate::handler::{Handler, Headers, Request};
+use crate::handler::{ErrorDetails, Handler, Headers, Request};
 use crate::proto::Limits;
 use crate::proto::{BodyFraming, Chunk, HeadScanner, HeaderSpan, ProtoError, parse_head};
 use crate::rfile::{BodyState, Continue, Rfile};
@@ -93,6 +93,8 @@ pub(crate) enum HeadError {
     Timeout,
     /// The body read ahead arrived below the minimum rate.
     SlowBody,
+    /// The request waited for a worker past the queue timeout.
+    Overloaded,
     /// The connection ended or failed: close without a word.
     Gone,
     /// A non-blocking read found no more bytes yet: park the connection.
@@ -240,7 +242,8 @@ pub(crate) fn serve_request(
     // A client that waits for 100 Continue sends nothing to read ahead.
     if read_ahead && has_body && !head.expect_continue {
         let buffered = &bufs.read.available()[end..];
-        if let Some(want) = read_ahead_wanted(&body, buffered, config.body_buffer) {
+        let w = read_ahead_wanted(&body, buffered, config.body_buffer);
+        if let Some(want) = w {
             return Next::ReadAhead(end + want);
         }
     }
@@ -412,7 +415,15 @@ fn respond_to_error(
     requestline: &str,
     error: HeadError,
 ) -> Next {
+    let mut extra: &[(&str, &str)] = &[];
     let (code, message) = match error {
+        HeadError::Overloaded => {
+            extra = &[("Retry-After", "1")];
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable: every worker is busy",
+            )
+        }
         HeadError::Proto(e) => (e.status(), e.message()),
         HeadError::Timeout => (StatusCode::REQUEST_TIMEOUT, "Request head timed out"),
         HeadError::SlowBody => (
@@ -452,7 +463,12 @@ fn respond_to_error(
         handler,
         version: Version::HTTP_11,
     };
-    if r.send_error_message(code, Some(message), None).is_ok() {
+    let details = ErrorDetails {
+        message: Some(message),
+        headers: extra,
+        ..ErrorDetails::default()
+    };
+    if r.send_error_details(code, details).is_ok() {
         let _ = r.wfile.finish();
     }
     Next::CloseLingering

@@ -60,6 +60,21 @@ struct Ready {
     queue: VecDeque<u64>,
     polling: bool,
     sleeping: usize,
+    /// Connections ever queued, and ever taken off the queue: the entry at
+    /// the front is number `popped`. With samples of `pushed` over time,
+    /// the monitor knows how long entries have waited without a clock
+    /// read per request.
+    pushed: u64,
+    popped: u64,
+}
+
+/// What the monitor asks of the engine while the pool is overloaded.
+pub(crate) struct Relief {
+    /// Nobody polls: poll once, without waiting, in the workers' place.
+    pub(crate) poll: bool,
+    /// Connections that waited for a worker past the queue timeout: answer
+    /// each 503 and close it.
+    pub(crate) shed: Vec<u64>,
 }
 
 /// One worker's record, on a cache line of its own: only its worker writes
@@ -125,6 +140,7 @@ impl Sched {
                 return Job::Stop;
             }
             if let Some(token) = r.queue.pop_front() {
+                r.popped += 1;
                 return Job::Serve(token);
             }
             if !r.polling {
@@ -173,6 +189,7 @@ impl Sched {
         let mut r = lock(&self.ready);
         r.polling = false;
         r.queue.extend(tokens);
+        r.pushed += tokens.len() as u64;
         let awake = self.workers.load(Ordering::SeqCst) - r.sleeping;
         if r.queue.len() > 1 && r.sleeping > 0 && awake < self.cpus {
             self.ready_changed.notify_one();
@@ -214,8 +231,19 @@ impl Sched {
 
     /// The monitor: run on a thread of its own by a pool, until `stopping`.
     /// `spawn` starts one more worker if the pool is not [`full`](Self::full).
-    pub(crate) fn monitor(&self, stopping: &AtomicBool, spawn: &dyn Fn()) {
+    /// While the pool is full and every worker is in a handler, `relieve`
+    /// polls in the workers' place and answers (503) the connections that
+    /// have waited longer than `queue_timeout`.
+    pub(crate) fn monitor(
+        &self,
+        stopping: &AtomicBool,
+        queue_timeout: Option<Duration>,
+        spawn: &dyn Fn(),
+        relieve: &dyn Fn(Relief),
+    ) {
         let n = self.slots.len();
+        // (when, `pushed` then), while overloaded: how long entries waited.
+        let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
         let mut seen = vec![0u64; n];
         let mut scheduled_seen = vec![Duration::ZERO; n];
         // Looks in a row at which each worker seemed blocked.
@@ -297,9 +325,13 @@ impl Sched {
             };
             if busy == 0 {
                 quiet += 1;
+                samples.clear();
                 continue;
             }
             quiet = 0;
+            if let Some(timeout) = queue_timeout {
+                self.overload(busy, now, timeout, &mut samples, relieve);
+            }
             if blocked == 0 {
                 continue;
             }
@@ -310,10 +342,66 @@ impl Sched {
                 if r.sleeping > 0 {
                     self.ready_changed.notify_one();
                 } else {
+                    // Every worker blocked: start one for each connection
+                    // waiting (at least one, to poll), so that a quick
+                    // request is not served one monitor look per worker.
+                    let wanted = r.queue.len().max(1);
                     drop(r);
-                    spawn();
+                    for _ in 0..wanted {
+                        if self.full() {
+                            break;
+                        }
+                        spawn();
+                    }
                 }
             }
+        }
+    }
+
+    /// One look at an overloaded pool (full, every worker in a handler):
+    /// if nobody polls, poll in the workers' place; answer the connections
+    /// queued longer than `timeout` ago. `samples` remember how many had
+    /// been queued when; they are dropped as soon as the pool has room.
+    fn overload(
+        &self,
+        busy: usize,
+        now: Instant,
+        timeout: Duration,
+        samples: &mut VecDeque<(Instant, u64)>,
+        relieve: &dyn Fn(Relief),
+    ) {
+        if !self.full() || busy < self.workers.load(Ordering::SeqCst) {
+            samples.clear();
+            return;
+        }
+        let mut r = lock(&self.ready);
+        let poll = !r.polling;
+        if poll {
+            r.polling = true; // released by `polled`
+        }
+        samples.push_back((now, r.pushed));
+        // The newest sample at least `timeout` old tells how many entries
+        // had been queued by then: those still queued waited too long.
+        let mut cutoff = None;
+        while let Some(&sample) = samples.front() {
+            if now.duration_since(sample.0) < timeout {
+                break;
+            }
+            cutoff = Some(sample);
+            samples.pop_front();
+        }
+        if let Some(sample) = cutoff {
+            samples.push_front(sample);
+        }
+        let stale = cutoff.map_or(0, |(_, pushed)| pushed.saturating_sub(r.popped));
+        let stale = usize::try_from(stale)
+            .unwrap_or(usize::MAX)
+            .min(r.queue.len());
+        let shed: Vec<u64> = r.queue.drain(..stale).collect();
+        r.popped += shed.len() as u64;
+        drop(r);
+        if poll || !shed.is_empty() {
+            relieve(Relief { poll, shed });
         }
     }
 

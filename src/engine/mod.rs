@@ -38,7 +38,7 @@ use crate::conn::{
     write_pending,
 };
 use crate::handler::Handler;
-use crate::sched::{Job, WorkerId};
+use crate::sched::{Job, Relief, WorkerId};
 use crate::sys::lock;
 use crate::tls::{self, TlsSocket};
 use crate::transport::{ReadBuf, Socket, Transport};
@@ -279,14 +279,16 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     // would end serve_forever, and with it, often, the program.
     let retire = (run == Run::UntilIdle)
         .then_some((shared.config.worker_idle_timeout, shared.config.workers));
-    let mut last_served = Instant::now();
+    // Since when the worker has found nothing to do (read at empty polls
+    // only: no clock read per request).
+    let mut idle_since: Option<Instant> = None;
     loop {
         match sched.next_job(&shared.stopping, retire) {
             Job::Stop => return,
             Job::Retire => return me.retire(),
             Job::Serve(token) => {
                 let served = serve_parked(shared, token, &mut bufs, &me);
-                last_served = Instant::now();
+                idle_since = None;
                 if served && run == Run::OneRequest {
                     return;
                 }
@@ -312,27 +314,7 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                     }
                 };
                 tokens.clear();
-                let mut stop = false;
-                for event in &events[..n] {
-                    match event.data.u64() {
-                        WAKER => stop = true,
-                        STOP => {
-                            shared.begin_shutdown();
-                            stop = true;
-                        }
-                        LISTENER => {
-                            // A new connection is served at once, like one
-                            // with an event: its request is usually there
-                            // already, and reading it now saves a round of
-                            // epoll_wait (if not, the read parks it).
-                            let backoff = accept_connections(shared, &mut |stream, peer| {
-                                tokens.extend(register(shared, stream, peer))
-                            });
-                            *lock(&shared.accept_retry) = backoff.map(|b| Instant::now() + b);
-                        }
-                        token => tokens.push(token),
-                    }
-                }
+                let stop = collect_events(shared, &events[..n], &mut tokens);
                 if shared.waiting_for_budget.load(Ordering::Relaxed) > 0 {
                     let config = &shared.config;
                     let mut slab = shared.lock_slab();
@@ -352,7 +334,7 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                 }
                 if n == 0
                     && let Some((idle, keep)) = retire
-                    && last_served.elapsed() >= idle
+                    && idle_since.get_or_insert_with(Instant::now).elapsed() >= idle
                     && sched.retire_poller(keep)
                 {
                     return me.retire();
@@ -705,18 +687,102 @@ fn serve_parked<H: Handler>(
     }
 }
 
-/// Reads without blocking until `total` bytes are buffered: `Ok(true)`
-/// once they are, `Ok(false)` when the socket has nothing more for now.
+/// Turns the events of one `epoll_wait` into ready connections: accepts
+/// new ones (served at once, like one with an event: the request is
+/// usually there already, and reading it now saves a round of
+/// `epoll_wait`; if not, the read parks it). Returns whether to stop.
+fn collect_events<H: Handler>(
+    shared: &Arc<Shared<H>>,
+    events: &[Event],
+    tokens: &mut Vec<u64>,
+) -> bool {
+    let mut stop = false;
+    for event in events {
+        match event.data.u64() {
+            WAKER => stop = true,
+            STOP => {
+                shared.begin_shutdown();
+                stop = true;
+            }
+            LISTENER => {
+                let backoff = accept_connections(shared, &mut |stream, peer| {
+                    tokens.extend(register(shared, stream, peer))
+                });
+                *lock(&shared.accept_retry) = backoff.map(|b| Instant::now() + b);
+            }
+            token => tokens.push(token),
+        }
+    }
+    stop
+}
+
+/// The monitor's help while the pool is full and every worker is in a
+/// handler (see [`Relief`]): it polls without waiting in the workers'
+/// place, so that new requests are queued (and, if they wait too long,
+/// answered), and answers each connection that waited past the queue
+/// timeout `503 Service Unavailable` with `Retry-After: 1`, then closes
+/// it. Nothing here blocks for long: the 503 is small, written with a
+/// 10 ms bound, and the connection is not lingered over.
+pub(crate) fn relieve<H: Handler>(shared: &Arc<Shared<H>>, relief: Relief) {
+    if relief.poll {
+        let mut events = [Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; 32];
+        let zero = timespec(Duration::ZERO);
+        let n = epoll::wait(&shared.epoll, &mut events, Some(&zero)).unwrap_or(0);
+        let mut tokens = Vec::new();
+        // A stop event also woke the workers (level-triggered): they stop.
+        collect_events(shared, &events[..n], &mut tokens);
+        shared.sched.polled(&tokens);
+    }
+    if relief.shed.is_empty() {
+        return;
+    }
+    let mut bufs = ConnBuffers::new();
+    let bound = Some(Duration::from_millis(10));
+    for token in relief.shed {
+        let Some(mut p) = shared.lock_slab().take(token) else {
+            continue;
+        };
+        let peer = p.peer;
+        p.with_transport(bound, bound, |io, socket| {
+            // Read what the client sent, so that closing sends FIN, not RST.
+            socket.blocking.set(false);
+            bufs.read.clear();
+            while matches!(bufs.read.fill(io, 64 * 1024), Ok(n) if n > 0) {
+                bufs.read.clear();
+            }
+            socket.blocking.set(true);
+            respond_to_head_error(
+                &shared.handler,
+                io,
+                peer,
+                &shared.config,
+                &mut bufs,
+                HeadError::Overloaded,
+            );
+        });
+        let _ = p.stream.shutdown(std::net::Shutdown::Write);
+        close(shared, token, p.stream, Next::Close);
+    }
+}
+
+/// Reads without blocking until `total` bytes are buffered or the socket
+/// has nothing more for now. `Ok(true)` if anything was read, so that the
+/// request is looked at again (a chunked body may be complete short of
+/// `total`); `Ok(false)` if nothing was.
 fn read_ahead(io: &dyn Transport, buf: &mut ReadBuf, total: usize) -> std::io::Result<bool> {
+    let mut read = false;
     while buf.available().len() < total {
         match buf.fill(io, total) {
             Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Ok(_) => read = true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e),
         }
     }
-    Ok(true)
+    Ok(read)
 }
 
 /// What one turn of [`serve_parked`] came to.

@@ -156,9 +156,12 @@ pub(crate) fn spawn_worker<H: Handler>(shared: &Arc<Shared<H>>) {
 /// Starts the pool's monitor (see [`sched`](crate::sched)).
 pub(crate) fn spawn_monitor<H: Handler>(shared: &Arc<Shared<H>>) {
     spawn_thread(shared, "basehttp-monitor", |shared| {
-        shared
-            .sched
-            .monitor(&shared.stopping, &|| spawn_worker(shared))
+        shared.sched.monitor(
+            &shared.stopping,
+            shared.config.queue_timeout,
+            &|| spawn_worker(shared),
+            &|relief| super::relieve(shared, relief),
+        )
     });
 }
 
