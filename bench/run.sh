@@ -19,19 +19,26 @@
 #          a raw epoll server (the ceiling) and Python's http.server, with
 #          keep-alive, Connection: close, POST and pipelined loads
 #          (bench/src/bin/throughput.rs)
+#   hostile
+#          clients that misbehave on purpose, against the hello example (pool
+#          mode) and hyper: slow request bodies, a flood of slow forms, resets
+#          in the middle of a body, a burst of split bodies followed by probes,
+#          and handlers that block (bench/src/bin/basehttp_blocking.rs), while
+#          a normal client's latency is measured (bench/src/bin/hostile.rs)
 #
 # Extra arguments for a benchmark program go in an environment variable, e.g.
 # IDLE_ARGS="--connections 2000" bench/run.sh idle
 # FILES_ARGS="--rounds 2 --duration 1" bench/run.sh files
 # THROUGHPUT_ARGS="--rounds 1 --duration 1" bench/run.sh throughput
+# HOSTILE_ARGS="--scale 0.1 --duration 2 --drip 4 --probe 3" bench/run.sh hostile
 #
 # THROUGHPUT_BASELINE="COMMIT..." also builds the `hello` example of each
 # commit given (in a temporary git worktree) and measures it beside the
 # current one in the same run, e.g.
 # THROUGHPUT_BASELINE=7903550 bench/run.sh throughput
 #
-# On a fresh Debian machine it installs what it needs (nginx-light, wrk),
-# builds the root's `hello` example and this crate in release mode, then runs.
+# On a fresh Debian machine it installs what the benchmarks asked for need
+# (nginx-light, wrk, python3), builds the root's `hello` example and this crate in release mode, then runs.
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,14 +47,14 @@ root_target="${CARGO_TARGET_DIR:-$root/target}"
 bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
 results="$root/BENCHMARKS.md"
 
-all_benchmarks=(idle files forms throughput)
+all_benchmarks=(idle files forms throughput hostile)
 benchmarks=("$@")
 if [ ${#benchmarks[@]} -eq 0 ]; then
     benchmarks=("${all_benchmarks[@]}")
 fi
 for b in "${benchmarks[@]}"; do
     case "$b" in
-        idle | files | forms | throughput) ;;
+        idle | files | forms | throughput | hostile) ;;
         *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
     esac
 done
@@ -62,11 +69,23 @@ nginx_bin() {
     command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
 }
 
+# needs BENCHMARK: the tools that benchmark runs besides this crate's programs.
+needs() {
+    case "$1" in
+        idle) echo nginx ;;
+        files) echo nginx wrk python3 ;;
+        forms) echo python3 ;;
+        throughput) echo wrk python3 ;;
+        hostile) ;;
+    esac
+}
+needed=" $(for b in "${benchmarks[@]}"; do needs "$b"; done | tr '\n' ' ') "
+
 missing=()
-[ -n "$(nginx_bin)" ] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+case "$needed" in *" nginx "*) [ -n "$(nginx_bin)" ] || missing+=(nginx) ;; esac
+case "$needed" in *" wrk "*) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;; esac
 command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
+case "$needed" in *" python3 "*) command -v python3 >/dev/null 2>&1 || missing+=(python3) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
     echo "run.sh: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -384,6 +403,47 @@ run_throughput() {
         cat "$out"
     } >"$body"
     replace_section throughput "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+run_hostile() {
+    local out body cmd
+    out="$(mktemp)"
+    body="$(mktemp)"
+    run_program hostile hostile --hello "$(rel "$root_target/release/examples/hello")" \
+        --peers "$(rel "$bench_target/release")"
+    local commit
+    commit="$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    {
+        echo "## Hostile clients: slow bodies, a flood of forms, resets, a burst, slow handlers"
+        echo
+        echo "$(machine_line)."
+        echo "basehttp at \`$commit\`; hyper $(lock_version "$bench_dir/Cargo.lock" hyper) (hyper-util, tokio current-thread)."
+        echo
+        command_paragraph hostile
+        echo
+        echo "Servers: basehttp is \`examples/hello --mode pool\` with default settings (\`GET /\` answers"
+        echo "\`Hello, World!\`, \`POST\` echoes the body), and for the slow handlers"
+        echo "\`bench/src/bin/basehttp_blocking.rs\`, a \`PoolHttpServer\` with \`ServerConfig::default()\` whose"
+        echo "\`GET /sleep\` handler calls \`thread::sleep(1 s)\`; hyper is \`bench/src/bin/hyper_hello.rs\` (the"
+        echo "same answers, the body read in full before the echo; with \`--sleep\`, \`GET /sleep\` waits with"
+        echo "\`tokio::time::sleep\`, which holds no thread). Every scenario starts a fresh server, on CPU 1;"
+        echo "the benchmark runs on CPU 0 (taskset)."
+        echo
+        echo "The normal client sends a keep-alive \`GET /\` every millisecond on one connection (reconnecting"
+        echo "after a failure, 5 s timeouts) while a scenario runs; a latency is the time from the request's first"
+        echo "byte to the response's last. Its baseline is the same client alone, per server, in the same run."
+        echo "The client waits for each answer, so a stall of the server holds back the requests it would have"
+        echo "sent meanwhile and counts as one slow request: \"p99 with held-back requests counted\" adds them"
+        echo "back as wrk does (a request that took L adds L − 1 ms, L − 2 ms, … down to 1 ms). The hostile"
+        echo "connections are one epoll loop over nonblocking sockets; the server's threads and VmHWM are read"
+        echo "from \`/proc/PID/status\` every 20 ms, its sockets from \`/proc/PID/fd\`; a server that exits by"
+        echo "itself is reported as dead, with what it wrote to standard error."
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section hostile "$body"
     rm -f "$out" "$body"
     echo "run.sh: results written to $(rel "$results")" >&2
 }

@@ -7,6 +7,7 @@
 //! too if the benchmark dies without unwinding (`PR_SET_PDEATHSIG`): a
 //! benchmark run never leaves a process behind.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,7 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// The request every benchmark client sends.
@@ -188,9 +189,45 @@ pub fn free_port() -> io::Result<u16> {
 pub struct Server {
     pub name: String,
     pub addr: SocketAddr,
+    /// The first line the server printed (empty for nginx), for what a
+    /// server says of itself after its address.
+    pub startup_line: String,
     child: Option<Child>,
     /// A directory to remove once the server has stopped (nginx's).
     temp_dir: Option<PathBuf>,
+    /// What the server wrote to standard error, when started with
+    /// [`Server::start_tallying_stderr`].
+    stderr: Option<Arc<Mutex<StderrTally>>>,
+}
+
+/// The lines a server wrote to standard error, counted by message: the
+/// text after a log line's `[date] ` prefix, or the whole line. At most
+/// [`StderrTally::DISTINCT`] messages are kept apart; the rest are counted
+/// as "(other lines)".
+#[derive(Clone, Debug, Default)]
+pub struct StderrTally {
+    pub lines: usize,
+    pub messages: BTreeMap<String, usize>,
+}
+
+impl StderrTally {
+    pub const DISTINCT: usize = 20;
+
+    fn add(&mut self, line: &str) {
+        let line = line.trim_end();
+        let message = match line.find("] ") {
+            Some(i) if line.starts_with(|c: char| c.is_ascii_digit() || c == '[') => &line[i + 2..],
+            _ => line,
+        };
+        self.lines += 1;
+        let key =
+            if self.messages.contains_key(message) || self.messages.len() < StderrTally::DISTINCT {
+                message.to_string()
+            } else {
+                "(other lines)".to_string()
+            };
+        *self.messages.entry(key).or_default() += 1;
+    }
 }
 
 /// Parses a server's first line: `Starting server on http://HOST:PORT, use
@@ -231,16 +268,57 @@ impl Server {
         program: &Path,
         args: &[&str],
     ) -> io::Result<Server> {
+        Server::start_with(name, pinning, program, args, false)
+    }
+
+    /// [`Server::start`], with the server's standard error counted by
+    /// message ([`Server::stderr`]) instead of shown.
+    pub fn start_tallying_stderr(
+        name: &str,
+        pinning: Pinning,
+        program: &Path,
+        args: &[&str],
+    ) -> io::Result<Server> {
+        Server::start_with(name, pinning, program, args, true)
+    }
+
+    fn start_with(
+        name: &str,
+        pinning: Pinning,
+        program: &Path,
+        args: &[&str],
+        tally: bool,
+    ) -> io::Result<Server> {
         let mut command = pinning.command(program);
         command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(if tally {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            });
         die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|e| {
             io::Error::new(e.kind(), format!("cannot start {}: {e}", program.display()))
         })?;
+        let stderr = child.stderr.take().map(|pipe| {
+            let tally = Arc::new(Mutex::new(StderrTally::default()));
+            let counted = tally.clone();
+            // Counts lines until the server exits.
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(pipe);
+                let mut line = Vec::new();
+                while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                    if let Ok(mut t) = counted.lock() {
+                        t.add(&String::from_utf8_lossy(&line));
+                    }
+                    line.clear();
+                }
+            });
+            tally
+        });
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         // Reads the startup line, then keeps draining stdout so the server
@@ -255,18 +333,32 @@ impl Server {
         let mut server = Server {
             name: name.to_string(),
             addr: "127.0.0.1:0".parse().unwrap(),
+            startup_line: String::new(),
             child: Some(child),
             temp_dir: None,
+            stderr,
         };
         let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         match parse_startup_line(&line) {
             Some(addr) => {
                 server.addr = addr;
+                server.startup_line = line.trim().to_string();
                 Ok(server)
             }
-            None => Err(io::Error::other(format!(
-                "{name}: no startup line (got {line:?})"
-            ))),
+            None => {
+                // What a server that failed to start said, if it was counted.
+                std::thread::sleep(Duration::from_millis(100));
+                let said = server
+                    .stderr()
+                    .map(|t| {
+                        let lines: Vec<&str> = t.messages.keys().map(String::as_str).collect();
+                        format!("; its standard error: {}", lines.join(" / "))
+                    })
+                    .unwrap_or_default();
+                Err(io::Error::other(format!(
+                    "{name}: no startup line (got {line:?}){said}"
+                )))
+            }
         }
     }
 
@@ -351,8 +443,10 @@ http {{
         let mut server = Server {
             name: "nginx".to_string(),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            startup_line: String::new(),
             child: Some(child),
             temp_dir: Some(dir),
+            stderr: None,
         };
         // nginx prints nothing: wait until it answers.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -375,6 +469,12 @@ http {{
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// What the server has written to standard error so far, if it was
+    /// started with [`Server::start_tallying_stderr`].
+    pub fn stderr(&self) -> Option<StderrTally> {
+        Some(self.stderr.as_ref()?.lock().ok()?.clone())
     }
 
     pub fn pid(&self) -> u32 {
