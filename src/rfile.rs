@@ -238,11 +238,12 @@ impl Read for Rfile<'_> {
             }),
             _ => self.read_chunked(out),
         };
-        let n = read.inspect_err(|e| {
-            if e.kind() == io::ErrorKind::TimedOut {
-                // Answered 408 if the handler has not responded (conn.rs).
-                self.timed_out = true;
-            }
+        let n = read.inspect_err(|e| match e.kind() {
+            // Answered 408 if the handler has not responded (conn.rs).
+            io::ErrorKind::TimedOut => self.timed_out = true,
+            // Nobody left to answer: no 500 for a reset client.
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => self.broken = true,
+            _ => {}
         })?;
         self.received += n as u64;
         if self.limit.is_some_and(|max| self.received > max) {
