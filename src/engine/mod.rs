@@ -30,8 +30,11 @@
 //! are enforced by a sweep over the slab that the poller runs every so often.
 
 mod shared;
+mod slab;
 
 pub(crate) use shared::{Shared, spawn_monitor, spawn_worker};
+pub(crate) use slab::Slab;
+use slab::{Parked, SlotState};
 
 use crate::conn::{
     ConnBuffers, HeadError, Next, linger, read_head, respond_to_head_error, serve_request,
@@ -40,8 +43,8 @@ use crate::conn::{
 use crate::handler::Handler;
 use crate::sched::{Job, Relief, WorkerId};
 use crate::sys::lock;
-use crate::tls::{self, TlsSocket};
-use crate::transport::{ReadBuf, Socket, Transport};
+use crate::tls;
+use crate::transport::{ReadBuf, Transport};
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use std::net::{SocketAddr, TcpStream};
@@ -62,168 +65,6 @@ pub(crate) const STOP: u64 = u64::MAX - 2;
 /// told through its slot (see [`Slab::take`]).
 fn conn_interest() -> EventFlags {
     EventFlags::IN | EventFlags::RDHUP | EventFlags::ET
-}
-
-/// A parked connection.
-pub(crate) struct Parked {
-    stream: TcpStream,
-    /// The TLS session of an HTTPS connection.
-    tls: Option<Box<tls::Session>>,
-    peer: SocketAddr,
-    /// Bytes of a head that has not fully arrived.
-    partial: Vec<u8>,
-    /// When the connection is closed if nothing more arrives: the keep-alive
-    /// deadline while idle, the head deadline once a head has started.
-    deadline: Option<Instant>,
-    /// When the head under way must be complete (408 after it).
-    head_deadline: Option<Instant>,
-    /// When the body being read ahead started to arrive: `partial` then
-    /// holds a whole head and part of its body, counted toward
-    /// [`ServerConfig::body_buffer_total`](crate::config::ServerConfig::body_buffer_total),
-    /// and `deadline` is the minimum body rate's (408 after it).
-    body_started: Option<Instant>,
-}
-
-impl Parked {
-    /// Bytes this connection holds toward the read-ahead budget.
-    fn read_ahead_bytes(&self) -> usize {
-        if self.body_started.is_some() {
-            self.partial.len()
-        } else {
-            0
-        }
-    }
-}
-
-impl Parked {
-    /// Runs `f` with the connection's transport — its socket with these
-    /// timeouts, through its TLS session if it has one — and the socket.
-    fn with_transport<R>(
-        &mut self,
-        read_timeout: Option<Duration>,
-        write_timeout: Option<Duration>,
-        f: impl FnOnce(&dyn Transport, &Socket<'_>) -> R,
-    ) -> R {
-        let socket = Socket::new(&self.stream, read_timeout, write_timeout);
-        match self.tls.as_deref_mut() {
-            Some(session) => f(&TlsSocket::new(&socket, session), &socket),
-            None => f(&socket, &socket),
-        }
-    }
-}
-
-enum SlotState {
-    Free,
-    Parked(Parked),
-    /// A worker holds the connection; `notified` if an event came since.
-    Active {
-        notified: bool,
-    },
-}
-
-struct Slot {
-    generation: u32,
-    state: SlotState,
-}
-
-/// The table of connections, indexed by epoll token. A token carries the
-/// slot's generation, so an event for a connection that has since closed
-/// can never reach the connection that reused its slot.
-#[derive(Default)]
-pub(crate) struct Slab {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    /// Bytes of request bodies held by parked connections.
-    read_ahead: usize,
-    /// Connections that wait, unread, for room in the read-ahead budget.
-    waiting: std::collections::VecDeque<u64>,
-}
-
-impl Slab {
-    fn insert(&mut self, parked: Parked) -> u64 {
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    state: SlotState::Free,
-                });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let slot = &mut self.slots[index as usize];
-        slot.state = SlotState::Parked(parked);
-        token(index, slot.generation)
-    }
-
-    fn slot(&mut self, token: u64) -> Option<&mut Slot> {
-        let (index, generation) = ((token & 0xffff_ffff) as usize, (token >> 32) as u32);
-        self.slots
-            .get_mut(index)
-            .filter(|s| s.generation == generation)
-    }
-
-    /// Takes a parked connection for a worker. If a worker already holds
-    /// it, the event is noted for that worker instead (see [`park`]).
-    fn take(&mut self, token: u64) -> Option<Parked> {
-        let slot = self.slot(token)?;
-        match std::mem::replace(&mut slot.state, SlotState::Active { notified: false }) {
-            SlotState::Parked(p) => {
-                self.read_ahead -= p.read_ahead_bytes();
-                Some(p)
-            }
-            SlotState::Active { .. } => {
-                slot.state = SlotState::Active { notified: true };
-                None
-            }
-            SlotState::Free => {
-                slot.state = SlotState::Free;
-                None
-            }
-        }
-    }
-
-    /// Frees a slot; the connection in it, if parked, is dropped (closed).
-    fn remove(&mut self, token: u64) {
-        if let Some(slot) = self.slot(token) {
-            let held = match &slot.state {
-                SlotState::Parked(p) => p.read_ahead_bytes(),
-                _ => 0,
-            };
-            slot.state = SlotState::Free;
-            slot.generation = slot.generation.wrapping_add(1);
-            self.free.push((token & 0xffff_ffff) as u32);
-            self.read_ahead -= held;
-        }
-    }
-
-    /// Connections that waited for room in the read-ahead budget and may
-    /// now read ahead: as many as the room left could take in full.
-    fn resume_waiting(&mut self, total: usize, each: usize, tokens: &mut Vec<u64>) {
-        let room = total.saturating_sub(self.read_ahead);
-        let n = (room / each.max(1)).max(usize::from(room > 0));
-        for _ in 0..n {
-            match self.waiting.pop_front() {
-                Some(token) => tokens.push(token),
-                None => return,
-            }
-        }
-    }
-
-    /// Every parked connection's token.
-    fn parked(&self) -> impl Iterator<Item = (u64, &Parked)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match &s.state {
-                SlotState::Parked(p) => Some((token(i as u32, s.generation), p)),
-                _ => None,
-            })
-    }
-}
-
-fn token(index: u32, generation: u32) -> u64 {
-    (u64::from(generation) << 32) | u64::from(index)
 }
 
 fn timespec(d: Duration) -> Timespec {

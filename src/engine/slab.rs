@@ -1,0 +1,168 @@
+//! The table of connections the poller holds, and what a parked one keeps.
+
+use crate::tls::{self, TlsSocket};
+use crate::transport::{Socket, Transport};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A parked connection.
+pub(crate) struct Parked {
+    pub(super) stream: TcpStream,
+    /// The TLS session of an HTTPS connection.
+    pub(super) tls: Option<Box<tls::Session>>,
+    pub(super) peer: SocketAddr,
+    /// Bytes of a head that has not fully arrived.
+    pub(super) partial: Vec<u8>,
+    /// When the connection is closed if nothing more arrives: the keep-alive
+    /// deadline while idle, the head deadline once a head has started.
+    pub(super) deadline: Option<Instant>,
+    /// When the head under way must be complete (408 after it).
+    pub(super) head_deadline: Option<Instant>,
+    /// When the body being read ahead started to arrive: `partial` then
+    /// holds a whole head and part of its body, counted toward
+    /// [`ServerConfig::body_buffer_total`](crate::config::ServerConfig::body_buffer_total),
+    /// and `deadline` is the minimum body rate's (408 after it).
+    pub(super) body_started: Option<Instant>,
+}
+
+impl Parked {
+    /// Bytes this connection holds toward the read-ahead budget.
+    pub(super) fn read_ahead_bytes(&self) -> usize {
+        if self.body_started.is_some() {
+            self.partial.len()
+        } else {
+            0
+        }
+    }
+}
+
+impl Parked {
+    /// Runs `f` with the connection's transport — its socket with these
+    /// timeouts, through its TLS session if it has one — and the socket.
+    pub(super) fn with_transport<R>(
+        &mut self,
+        read_timeout: Option<Duration>,
+        write_timeout: Option<Duration>,
+        f: impl FnOnce(&dyn Transport, &Socket<'_>) -> R,
+    ) -> R {
+        let socket = Socket::new(&self.stream, read_timeout, write_timeout);
+        match self.tls.as_deref_mut() {
+            Some(session) => f(&TlsSocket::new(&socket, session), &socket),
+            None => f(&socket, &socket),
+        }
+    }
+}
+
+pub(super) enum SlotState {
+    Free,
+    Parked(Parked),
+    /// A worker holds the connection; `notified` if an event came since.
+    Active {
+        notified: bool,
+    },
+}
+
+pub(super) struct Slot {
+    pub(super) generation: u32,
+    pub(super) state: SlotState,
+}
+
+/// The table of connections, indexed by epoll token. A token carries the
+/// slot's generation, so an event for a connection that has since closed
+/// can never reach the connection that reused its slot.
+#[derive(Default)]
+pub(crate) struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Bytes of request bodies held by parked connections.
+    pub(super) read_ahead: usize,
+    /// Connections that wait, unread, for room in the read-ahead budget.
+    pub(super) waiting: std::collections::VecDeque<u64>,
+}
+
+impl Slab {
+    pub(super) fn insert(&mut self, parked: Parked) -> u64 {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: SlotState::Free,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.state = SlotState::Parked(parked);
+        token(index, slot.generation)
+    }
+
+    pub(super) fn slot(&mut self, token: u64) -> Option<&mut Slot> {
+        let (index, generation) = ((token & 0xffff_ffff) as usize, (token >> 32) as u32);
+        self.slots
+            .get_mut(index)
+            .filter(|s| s.generation == generation)
+    }
+
+    /// Takes a parked connection for a worker. If a worker already holds
+    /// it, the event is noted for that worker instead (see [`park`]).
+    pub(super) fn take(&mut self, token: u64) -> Option<Parked> {
+        let slot = self.slot(token)?;
+        match std::mem::replace(&mut slot.state, SlotState::Active { notified: false }) {
+            SlotState::Parked(p) => {
+                self.read_ahead -= p.read_ahead_bytes();
+                Some(p)
+            }
+            SlotState::Active { .. } => {
+                slot.state = SlotState::Active { notified: true };
+                None
+            }
+            SlotState::Free => {
+                slot.state = SlotState::Free;
+                None
+            }
+        }
+    }
+
+    /// Frees a slot; the connection in it, if parked, is dropped (closed).
+    pub(super) fn remove(&mut self, token: u64) {
+        if let Some(slot) = self.slot(token) {
+            let held = match &slot.state {
+                SlotState::Parked(p) => p.read_ahead_bytes(),
+                _ => 0,
+            };
+            slot.state = SlotState::Free;
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push((token & 0xffff_ffff) as u32);
+            self.read_ahead -= held;
+        }
+    }
+
+    /// Connections that waited for room in the read-ahead budget and may
+    /// now read ahead: as many as the room left could take in full.
+    pub(super) fn resume_waiting(&mut self, total: usize, each: usize, tokens: &mut Vec<u64>) {
+        let room = total.saturating_sub(self.read_ahead);
+        let n = (room / each.max(1)).max(usize::from(room > 0));
+        for _ in 0..n {
+            match self.waiting.pop_front() {
+                Some(token) => tokens.push(token),
+                None => return,
+            }
+        }
+    }
+
+    /// Every parked connection's token.
+    pub(super) fn parked(&self) -> impl Iterator<Item = (u64, &Parked)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.state {
+                SlotState::Parked(p) => Some((token(i as u32, s.generation), p)),
+                _ => None,
+            })
+    }
+}
+
+fn token(index: u32, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | u64::from(index)
+}
