@@ -10,11 +10,10 @@ mod common;
 
 use basehttp::config::MinDataRate;
 use basehttp::{Handler, HandlerResult, Request, ServerConfig};
-use common::{Client, Echo, TIMEOUT, TestServer};
+use common::{Client, Echo, TIMEOUT, TestServer, eventually};
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::{Condvar, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// A keep-alive GET on a fresh connection gets its 200.
@@ -23,15 +22,6 @@ fn assert_answered(server_addr: std::net::SocketAddr) {
     let r = c.get("/quick");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, b"/quick");
-}
-
-/// Polls `f` until it returns true, for at most `limit`.
-fn eventually(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// The test configuration, with a read timeout so long that only reading

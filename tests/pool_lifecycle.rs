@@ -14,7 +14,7 @@
 mod common;
 
 use basehttp::{Handler, HandlerResult, PoolHttpServer, Request, ServerConfig};
-use common::{Client, TIMEOUT};
+use common::{Client, TIMEOUT, eventually};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc::{self, TryRecvError};
@@ -87,15 +87,6 @@ fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
         .count()
-}
-
-/// Polls `f` until it returns true, for at most `limit`.
-fn eventually(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// A pool of one worker that may grow to eight, whose extra workers end

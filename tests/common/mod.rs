@@ -41,6 +41,19 @@ pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'st
         .unwrap_or_else(|_| panic!("{what} did not finish within {TIMEOUT:?}"))
 }
 
+/// Polls `f` until it returns true, for at most `limit`: a bounded poll, for
+/// what no event announces (a thread that ends, a descriptor that closes).
+pub fn eventually(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A server running `serve_forever` on its own thread, shut down when dropped.
 pub struct TestServer<H: Handler, C: Concurrency> {
     server: Arc<Server<H, C>>,
