@@ -162,6 +162,9 @@ pub(crate) fn serve_connection(
             Ok(None) => Next::Close,
             Err(e) => respond_to_head_error(handler, io, peer, config, &mut bufs, e),
         };
+        // Waiting for the next request is bounded by the keep-alive timeout,
+        // not by the last request's rates.
+        io.set_min_rates(None, None);
         if next != Next::KeepAlive {
             break next;
         }
@@ -248,10 +251,11 @@ pub(crate) fn serve_request(
         }
     }
     bufs.read.consume(end);
-    io.set_min_rates(
-        config.min_body_rate.filter(|_| has_body),
-        config.min_response_rate,
-    );
+    // The rates start with each request (and need no reset after it in
+    // the poller, whose reads never wait; the thread-per-connection loop
+    // turns them off before it waits for the next request).
+    let body_rate = if has_body { config.min_body_rate } else { None };
+    io.set_min_rates(body_rate, config.min_response_rate);
     let expect = if head.expect_continue && has_body {
         Continue::Pending
     } else {
@@ -298,7 +302,6 @@ pub(crate) fn serve_request(
     } else {
         Next::KeepAlive
     };
-    io.set_min_rates(None, None);
     // The response waits in `pending` only while the next request is already
     // here: answering it will send both.
     if next == Next::KeepAlive && head_buffered(&mut bufs.read, &config.limits) {

@@ -39,63 +39,55 @@ pub(crate) trait Transport {
     }
 }
 
-/// A minimum data rate being enforced: the bytes moved and the time spent
-/// waiting on the client since it started.
-#[derive(Clone, Copy, Debug)]
+/// A minimum data rate being enforced on one direction of a socket: the
+/// bytes moved and the time spent waiting on the client since it started.
+/// Counting a read or a write is one addition; the rate is looked at only
+/// when the socket has to wait.
+#[derive(Debug, Default)]
 pub(crate) struct RateWindow {
-    min: MinDataRate,
-    bytes: u64,
-    waited: Duration,
+    min: Cell<Option<MinDataRate>>,
+    bytes: Cell<u64>,
+    waited: Cell<Duration>,
 }
 
 impl RateWindow {
-    fn new(min: MinDataRate) -> Self {
-        RateWindow {
-            min,
-            bytes: 0,
-            waited: Duration::ZERO,
+    /// Starts holding the client to `min` from now on (`None`: no check).
+    fn start(&self, min: Option<MinDataRate>) {
+        self.min.set(min);
+        self.bytes.set(0);
+        self.waited.set(Duration::ZERO);
+    }
+
+    /// Counts `n` bytes moved.
+    fn count(&self, n: usize) {
+        self.bytes.set(self.bytes.get().wrapping_add(n as u64));
+    }
+
+    /// Waits on the client for `flags` for at most `timeout`, and no longer
+    /// than the rate allows: past that, `TimedOut` naming the rate.
+    fn wait(
+        &self,
+        stream: &TcpStream,
+        flags: PollFlags,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let Some(min) = self.min.get() else {
+            return wait(stream, flags, timeout);
+        };
+        let left = min
+            .allowed_wait(self.bytes.get())
+            .saturating_sub(self.waited.get());
+        let rate_bound = timeout.is_none_or(|t| left < t);
+        let started = Instant::now();
+        let result = wait(stream, flags, Some(timeout.map_or(left, |t| t.min(left))));
+        self.waited.set(self.waited.get() + started.elapsed());
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && rate_bound => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client moved data below the minimum rate",
+            )),
+            other => other,
         }
-    }
-
-    /// How much longer the client may keep us waiting.
-    fn wait_left(&self) -> Duration {
-        self.min
-            .allowed_wait(self.bytes)
-            .saturating_sub(self.waited)
-    }
-}
-
-/// Counts `n` bytes moved under the rate in `cell`, if one is kept.
-fn count(cell: &Cell<Option<RateWindow>>, n: usize) {
-    if let Some(mut w) = cell.get() {
-        w.bytes = w.bytes.saturating_add(n as u64);
-        cell.set(Some(w));
-    }
-}
-
-/// Waits on the client for `flags` for at most `timeout`, and no longer
-/// than the rate in `cell` allows: past that, `TimedOut` naming the rate.
-fn wait_rated(
-    stream: &TcpStream,
-    flags: PollFlags,
-    timeout: Option<Duration>,
-    cell: &Cell<Option<RateWindow>>,
-) -> io::Result<()> {
-    let Some(mut w) = cell.get() else {
-        return wait(stream, flags, timeout);
-    };
-    let left = w.wait_left();
-    let rate_bound = timeout.is_none_or(|t| left < t);
-    let started = Instant::now();
-    let result = wait(stream, flags, Some(timeout.map_or(left, |t| t.min(left))));
-    w.waited += started.elapsed();
-    cell.set(Some(w));
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::TimedOut && rate_bound => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the client moved data below the minimum rate",
-        )),
-        other => other,
     }
 }
 
@@ -137,9 +129,9 @@ pub(crate) struct Socket<'s> {
     /// edge-triggered poller may wait for the next event only after that.
     pub(crate) drained: Cell<Option<bool>>,
     /// The minimum read rate in force, with its progress.
-    read_rate: Cell<Option<RateWindow>>,
+    read_rate: RateWindow,
     /// The minimum write rate in force, with its progress.
-    write_rate: Cell<Option<RateWindow>>,
+    write_rate: RateWindow,
 }
 
 impl<'s> Socket<'s> {
@@ -155,19 +147,19 @@ impl<'s> Socket<'s> {
             write_timeout,
             blocking: Cell::new(true),
             drained: Cell::new(None),
-            read_rate: Cell::new(None),
-            write_rate: Cell::new(None),
+            read_rate: RateWindow::default(),
+            write_rate: RateWindow::default(),
         }
     }
 
     /// Counts bytes read from the socket by a layer above (TLS records).
     pub(crate) fn count_read(&self, n: usize) {
-        count(&self.read_rate, n);
+        self.read_rate.count(n);
     }
 
     /// Counts bytes written to the socket by a layer above.
     pub(crate) fn count_written(&self, n: usize) {
-        count(&self.write_rate, n);
+        self.write_rate.count(n);
     }
 
     /// After a read found nothing: waits until the socket is readable, up to
@@ -182,7 +174,7 @@ impl<'s> Socket<'s> {
             let left = deadline.saturating_duration_since(Instant::now());
             timeout = Some(timeout.map_or(left, |t| t.min(left)));
         }
-        wait_rated(self.stream, PollFlags::IN, timeout, &self.read_rate)
+        self.read_rate.wait(self.stream, PollFlags::IN, timeout)
     }
 }
 
@@ -192,7 +184,7 @@ impl Transport for Socket<'_> {
             match Transport::read(self.stream, buf) {
                 Ok(n) => {
                     self.drained.set(Some(n < buf.len()));
-                    count(&self.read_rate, n);
+                    self.read_rate.count(n);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -209,7 +201,7 @@ impl Transport for Socket<'_> {
             match Transport::write_vectored(self.stream, bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable()?,
                 Ok(n) => {
-                    count(&self.write_rate, n);
+                    self.write_rate.count(n);
                     return Ok(n);
                 }
                 other => return other,
@@ -222,17 +214,13 @@ impl Transport for Socket<'_> {
     }
 
     fn wait_writable(&self) -> io::Result<()> {
-        wait_rated(
-            self.stream,
-            PollFlags::OUT,
-            self.write_timeout,
-            &self.write_rate,
-        )
+        self.write_rate
+            .wait(self.stream, PollFlags::OUT, self.write_timeout)
     }
 
     fn set_min_rates(&self, read: Option<MinDataRate>, write: Option<MinDataRate>) {
-        self.read_rate.set(read.map(RateWindow::new));
-        self.write_rate.set(write.map(RateWindow::new));
+        self.read_rate.start(read);
+        self.write_rate.start(write);
     }
 
     fn wrote(&self, n: usize) {
