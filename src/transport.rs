@@ -153,6 +153,7 @@ impl<'s> Socket<'s> {
     }
 
     /// Counts bytes read from the socket by a layer above (TLS records).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn count_read(&self, n: usize) {
         self.read_rate.count(n);
     }

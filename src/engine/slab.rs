@@ -105,7 +105,7 @@ impl Slab {
     }
 
     /// Takes a parked connection for a worker. If a worker already holds
-    /// it, the event is noted for that worker instead (see [`park`]).
+    /// it, the event is noted for that worker instead (see `park` in the engine).
     pub(super) fn take(&mut self, token: u64) -> Option<Parked> {
         let slot = self.slot(token)?;
         match std::mem::replace(&mut slot.state, SlotState::Active { notified: false }) {
