@@ -246,6 +246,25 @@ pub struct ServerConfig {
     /// `None` lets requests wait. Ignored by the other servers. Default
     /// [`QUEUE_TIMEOUT`].
     pub queue_timeout: Option<Duration>,
+    /// Whether every connection starts with a PROXY protocol header
+    /// (version 1 or 2, as HAProxy's `send-proxy`/`send-proxy-v2` and
+    /// nginx's `proxy_protocol` send it), before any TLS byte. Its source
+    /// address becomes each request's
+    /// [`client_address`](crate::Request::client_address) and the log
+    /// lines' (a `LOCAL` or `UNKNOWN` header: the socket's peer);
+    /// [`peer_address`](crate::Request::peer_address) keeps the socket's.
+    /// The header is awaited in the poller, holding no worker, for at most
+    /// [`head_timeout`](ServerConfig::head_timeout) from the accept; a
+    /// missing, malformed, slow or truncated header closes the connection
+    /// unanswered.
+    ///
+    /// Only turn it on behind a proxy that sends the header on every
+    /// connection: anyone who can reach the port directly chooses the
+    /// address they are logged as by sending a header of their own.
+    ///
+    /// Default `false`: no header is expected, and one sent is a bad
+    /// request.
+    pub proxy_protocol: bool,
     /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -277,6 +296,7 @@ impl Default for ServerConfig {
             tls: None,
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,
+            proxy_protocol: false,
         }
     }
 }

@@ -43,6 +43,10 @@ struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// Every connection starts with a PROXY protocol header (v1 or v2, before any TLS), as HAProxy and nginx send it: requests and log lines get the address it carries. Only behind such a proxy: whoever reaches the port directly chooses their own address
+    #[arg(long)]
+    proxy_protocol: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -150,6 +154,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let scheme = if tls.is_some() { "HTTPS" } else { "HTTP" };
     let config = ServerConfig {
         tls,
+        proxy_protocol: args.proxy_protocol,
         ..ServerConfig::default()
     };
 

@@ -121,7 +121,14 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
     /// Asserts that the server answers a fresh connection: `GET /alive` gets
     /// 200. Every test handler answers that request.
     pub fn assert_serves(&self) {
+        self.assert_serves_with(b"");
+    }
+
+    /// [`assert_serves`](TestServer::assert_serves), with `first` sent
+    /// before the request (a PROXY protocol header).
+    pub fn assert_serves_with(&self, first: &[u8]) {
         let mut c = self.connect();
+        c.send(first);
         c.send(b"GET /alive HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
         let r = c.read_response("GET").expect("response to GET /alive");
         assert_eq!(r.status, 200, "the server no longer serves: {r:?}");
@@ -151,7 +158,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect to the test server");
+        Client::from_stream(TcpStream::connect(addr).expect("connect to the test server"))
+    }
+
+    /// A client on a connection made elsewhere (say, from a chosen address).
+    pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
@@ -245,6 +256,16 @@ impl Client {
         }
         data.truncate(size);
         Ok(Some(data))
+    }
+
+    /// The client's own address: the server's peer.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.reader.get_ref().local_addr().unwrap()
+    }
+
+    /// Ends the sending half: the server reads end of file.
+    pub fn shutdown_write(&mut self) {
+        let _ = self.reader.get_ref().shutdown(std::net::Shutdown::Write);
     }
 
     /// Everything the server sends until it closes the connection.
