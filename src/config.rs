@@ -6,6 +6,8 @@
 //! for their values.
 
 use crate::proto::Limits;
+pub use crate::proto::{ForwardedHeader, TrustedProxy};
+use std::net::IpAddr;
 #[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::thread;
@@ -265,6 +267,37 @@ pub struct ServerConfig {
     /// Default `false`: no header is expected, and one sent is a bad
     /// request.
     pub proxy_protocol: bool,
+    /// The proxies whose word on the client's address is believed:
+    /// networks (`"10.0.0.0/8".parse()`), or [`TrustedProxy::Unix`].
+    ///
+    /// When a request's peer is in one of them, its
+    /// [`client_address`](crate::Request::client_address) is taken from
+    /// the [`forwarded_header`](ServerConfig::forwarded_header): all its
+    /// field lines, walked right to left, skipping addresses that are
+    /// trusted proxies too; the first that is not is the client (the
+    /// left-most if all are). An entry that is not an address (`unknown`,
+    /// an obfuscated name, a malformed entry) ends the walk, and the peer's
+    /// own address is used. The port shown is always the peer's: forwarded
+    /// ports are not believed. [`peer_address`](crate::Request::peer_address)
+    /// keeps the socket's.
+    ///
+    /// With [`proxy_protocol`](ServerConfig::proxy_protocol), PROXY headers
+    /// are accepted only from these networks (other connections are closed
+    /// unanswered), and the address a PROXY header carries is the peer for
+    /// the walk: the forwarded header is read only if that address is a
+    /// trusted proxy too (an HTTP proxy behind a TCP one). So with one
+    /// proxy in front, the PROXY header wins, and a client's own
+    /// `X-Forwarded-For` changes nothing.
+    ///
+    /// Default: empty, no proxy is trusted and no forwarded header read.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// The one header that [`trusted_proxies`](ServerConfig::trusted_proxies)
+    /// name the client in: [`ForwardedHeader::XForwardedFor`] (the
+    /// default) or RFC 7239's [`ForwardedHeader::Forwarded`]. The other is
+    /// never read: nginx and HAProxy pass a client's own `Forwarded`
+    /// through untouched while appending to `X-Forwarded-For`, so reading
+    /// both would let a client choose. Ignored without trusted proxies.
+    pub forwarded_header: ForwardedHeader,
     /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -297,6 +330,15 @@ impl Default for ServerConfig {
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,
             proxy_protocol: false,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Whether `ip` is one of the [`trusted_proxies`](ServerConfig::trusted_proxies).
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|t| t.contains(ip))
     }
 }

@@ -19,7 +19,7 @@ use crate::handler::{ErrorDetails, Handler, Headers, Request};
 use crate::proto::Limits;
 use crate::proto::{
     BodyFraming, Chunk, HeadScanner, HeaderSpan, MAX_PROXY_HEADER, ProtoError, ProxyError,
-    ProxyHeader, ProxyParse, parse_head, parse_proxy_header,
+    ProxyHeader, ProxyParse, forwarded_client, parse_head, parse_proxy_header,
 };
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::tls::{self, TlsSocket};
@@ -361,6 +361,12 @@ pub(crate) fn serve_request(
             return Next::ReadAhead(end + want);
         }
     }
+    // One predictable branch when no proxy is trusted (the default).
+    let client = if config.trusted_proxies.is_empty() {
+        addrs.client
+    } else {
+        forwarded_address(config, &bufs.head, &bufs.spans, addrs.client)
+    };
     bufs.read.consume(end);
     io.set_min_rates(
         config.min_body_rate.filter(|_| has_body),
@@ -393,7 +399,7 @@ pub(crate) fn serve_request(
         request_version: head.version_text,
         requestline: head.request_line,
         headers: Headers::new(&bufs.head, &bufs.spans),
-        client_address: addrs.client,
+        client_address: client,
         peer_address: addrs.peer,
         rfile: Rfile::new(io, &mut bufs.read, body, expect, config.max_body_size),
         wfile,
@@ -423,6 +429,28 @@ pub(crate) fn serve_request(
         Ok(()) => next,
         Err(_) => Next::Close,
     }
+}
+
+/// The client's address when `peer` (the socket's peer, or the address of
+/// its PROXY header) may be a trusted proxy: the one its forwarded header
+/// names (see [`ServerConfig::trusted_proxies`]), with `peer`'s port.
+fn forwarded_address(
+    config: &ServerConfig,
+    head: &[u8],
+    spans: &[HeaderSpan],
+    peer: SocketAddr,
+) -> SocketAddr {
+    if !config.trusts(peer.ip()) {
+        return peer;
+    }
+    let name = config.forwarded_header.name().as_bytes();
+    let lines = spans
+        .iter()
+        .rev()
+        .filter(|s| s.name(head).eq_ignore_ascii_case(name))
+        .map(|s| s.value(head));
+    forwarded_client(config.forwarded_header, lines, |ip| config.trusts(ip))
+        .map_or(peer, |ip| SocketAddr::new(ip, peer.port()))
 }
 
 /// How many body bytes must be buffered before the handler runs, if more

@@ -260,7 +260,10 @@ pub struct Request<'a> {
     /// front says whom it relays. With
     /// [`ServerConfig::proxy_protocol`](crate::ServerConfig::proxy_protocol),
     /// the address the connection's PROXY header carries (the peer's own
-    /// for `LOCAL` and `UNKNOWN` headers). It is what the log lines show.
+    /// for `LOCAL` and `UNKNOWN` headers); from a peer in
+    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies),
+    /// the address its forwarded header names, with the peer's port. It is
+    /// what the log lines show.
     pub client_address: SocketAddr,
     /// The address and port of the socket's other end, whatever a proxy
     /// says: the proxy itself when there is one, else the same as

@@ -2,7 +2,10 @@
 //! the address a header carries reaches the handler and the log line, the
 //! socket's peer stays in `peer_address`, and a connection without a valid
 //! header, or too slow to send one, is closed unanswered without holding a
-//! worker. Ends with HAProxy itself in front, where it is installed.
+//! worker. Then trusted proxies and their forwarded headers
+//! (`ServerConfig::trusted_proxies`, `forwarded_header`), alone and behind
+//! a PROXY header; HAProxy itself in front, where it is installed; and the
+//! binary's options.
 
 mod common;
 #[path = "common/process.rs"]
@@ -325,17 +328,25 @@ fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
     Ok(socket.into())
 }
 
+/// The binary with `options`, serving a directory with `hello.txt` on
+/// 127.0.0.1 (the directory lives as long as the first value).
+fn start_binary(options: &[&str]) -> (tempfile::TempDir, process::Process) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
+    let server = process::Process::start(
+        process::basehttp()
+            .args(options)
+            .args(["-b", "127.0.0.1", "0"])
+            .current_dir(dir.path()),
+    );
+    (dir, server)
+}
+
 /// `basehttp --proxy-protocol`: the log line shows the carried address; a
 /// connection without a header is closed unanswered.
 #[test]
 fn the_binary_logs_the_address_of_the_proxy_header() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
-    let mut server = process::Process::start(
-        process::basehttp()
-            .args(["--proxy-protocol", "-b", "127.0.0.1", "0"])
-            .current_dir(dir.path()),
-    );
+    let (_dir, mut server) = start_binary(&["--proxy-protocol"]);
     let mut c = Client::connect(server.addr());
     c.send(b"PROXY TCP4 192.0.2.5 127.0.0.1 5 80\r\n");
     assert_eq!(c.get("/hello.txt").text(), "Hello, World!");
@@ -358,4 +369,186 @@ fn the_binary_logs_the_address_of_the_proxy_header() {
 
     let help = process::run_to_exit(process::basehttp().arg("--help"));
     assert!(help.stdout.contains("--proxy-protocol"), "{help:?}");
+}
+
+fn trusting(networks: &[&str]) -> ServerConfig {
+    ServerConfig {
+        trusted_proxies: networks.iter().map(|n| n.parse().unwrap()).collect(),
+        ..common::config()
+    }
+}
+
+/// Sends a `GET` with `headers` (whole lines with their CRLFs) and returns
+/// the body and the client's own address.
+fn get_with_headers(server: SocketAddr, first: &[u8], headers: &str) -> (String, SocketAddr) {
+    let request = format!("GET / HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
+    let mut c = Client::connect(server);
+    c.send(first);
+    c.send(request.as_bytes());
+    let r = c.read_response("GET").expect("an answer");
+    assert_eq!(r.status, 200, "{r:?}");
+    (r.text().to_string(), c.local_addr())
+}
+
+/// For each `(headers, ip)`: a request with those headers is answered with
+/// `ip` as its client's address, and the peer's port (the port shown is
+/// always the peer's).
+fn assert_clients(server: SocketAddr, cases: &[(&str, &str)]) {
+    for (headers, want) in cases {
+        let (body, me) = get_with_headers(server, b"", headers);
+        let want = format!("client={want}:{} peer={me}", me.port());
+        assert_eq!(body, want, "{headers}");
+    }
+}
+
+#[test]
+fn a_trusted_peer_names_the_client_in_x_forwarded_for() {
+    let server = start::<Sequential>(trusting(&["127.0.0.0/8"]));
+    let cases = [
+        ("X-Forwarded-For: 192.0.2.1\r\n", "192.0.2.1"),
+        // The right-most untrusted address, over every line, whatever the
+        // client put on the left.
+        (
+            "X-Forwarded-For: 6.6.6.6, 192.0.2.1, 127.0.0.9\r\n",
+            "192.0.2.1",
+        ),
+        (
+            "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 192.0.2.1, 127.0.0.9\r\n",
+            "192.0.2.1",
+        ),
+        ("x-forwarded-for: [2001:db8::2]:4711\r\n", "[2001:db8::2]"),
+        // RFC 7239's header is not the one read.
+        ("Forwarded: for=192.0.2.1\r\n", "127.0.0.1"),
+        // An entry that is not an address: the peer.
+        ("X-Forwarded-For: 192.0.2.1, unknown\r\n", "127.0.0.1"),
+        ("", "127.0.0.1"),
+    ];
+    assert_clients(server.addr(), &cases);
+    let logged = server.handler().logged.lock().unwrap();
+    assert_eq!(logged[0].ip().to_string(), "192.0.2.1");
+}
+
+#[test]
+fn forwarded_is_read_instead_when_chosen() {
+    let config = ServerConfig {
+        forwarded_header: "forwarded".parse().unwrap(),
+        ..trusting(&["127.0.0.1"])
+    };
+    let server = start::<Sequential>(config);
+    let cases = [
+        (
+            "Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43\r\n",
+            "192.0.2.60",
+        ),
+        (
+            "Forwarded: for=6.6.6.6, for=\"[2001:db8:cafe::17]:4711\"\r\n",
+            "[2001:db8:cafe::17]",
+        ),
+        ("X-Forwarded-For: 192.0.2.1\r\n", "127.0.0.1"),
+        ("Forwarded: for=unknown\r\n", "127.0.0.1"),
+    ];
+    assert_clients(server.addr(), &cases);
+}
+
+#[test]
+fn an_untrusted_peer_cannot_choose_its_address() {
+    let server = start::<Sequential>(trusting(&["10.0.0.0/8", "::1"]));
+    let (body, me) = get_with_headers(server.addr(), b"", "X-Forwarded-For: 192.0.2.1\r\n");
+    assert_eq!(body, format!("client={me} peer={me}"));
+}
+
+/// On the default dual-stack listener an IPv4 client is an IPv4-mapped
+/// IPv6 peer, and an IPv4 network still matches it.
+#[test]
+fn ipv4_networks_match_ipv4_mapped_peers() {
+    let Ok(listener) = TcpListener::bind("[::]:0") else {
+        eprintln!("SKIPPED: this host has no IPv6");
+        return;
+    };
+    drop(listener);
+    let server = TestServer::<Addresses, Sequential>::start_on(
+        "[::]:0",
+        Addresses::default(),
+        trusting(&["127.0.0.0/8"]),
+    );
+    let to = SocketAddr::from(([127, 0, 0, 1], server.addr().port()));
+    let (body, me) = get_with_headers(to, b"", "X-Forwarded-For: 192.0.2.1\r\n");
+    let peer = format!("[::ffff:{}]:{}", me.ip(), me.port());
+    assert_eq!(body, format!("client=192.0.2.1:{} peer={peer}", me.port()));
+}
+
+/// With both a PROXY header and a forwarded header, the PROXY header's
+/// address is the peer of the walk: it wins unless it is a trusted proxy
+/// itself (an HTTP proxy behind a TCP one).
+#[test]
+fn a_proxy_header_wins_unless_its_address_is_a_trusted_proxy() {
+    let config = ServerConfig {
+        proxy_protocol: true,
+        ..trusting(&["127.0.0.1", "10.0.0.0/8"])
+    };
+    let server = start::<Sequential>(config);
+    let untrusted = b"PROXY TCP4 192.0.2.7 127.0.0.1 7777 80\r\n";
+    let (body, me) = get_with_headers(server.addr(), untrusted, "X-Forwarded-For: 6.6.6.6\r\n");
+    assert_eq!(body, format!("client=192.0.2.7:7777 peer={me}"));
+    let trusted = b"PROXY TCP4 10.1.1.1 127.0.0.1 1111 80\r\n";
+    let (body, me) = get_with_headers(server.addr(), trusted, "X-Forwarded-For: 192.0.2.8\r\n");
+    assert_eq!(body, format!("client=192.0.2.8:1111 peer={me}"));
+}
+
+#[test]
+fn proxy_headers_are_accepted_only_from_trusted_proxies() {
+    let config = ServerConfig {
+        proxy_protocol: true,
+        ..trusting(&["10.0.0.0/8"])
+    };
+    let server = start::<Sequential>(config);
+    let mut c = Client::connect(server.addr());
+    c.send(b"PROXY TCP4 192.0.2.7 127.0.0.1 7777 80\r\n");
+    c.send(GET);
+    match c.read_to_end() {
+        Ok(rest) => assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest)),
+        // Closed with the request unread: a reset is as good.
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+}
+
+/// `--trusted-proxy` and `--forwarded-header` through the binary, and their
+/// bad values: one line on standard error, status 2.
+#[test]
+fn the_binary_takes_trusted_proxies_and_refuses_bad_ones() {
+    let (_dir, mut server) = start_binary(&[
+        "--trusted-proxy",
+        "10.0.0.0/8",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--forwarded-header",
+        "Forwarded",
+    ]);
+    let mut c = Client::connect(server.addr());
+    c.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nForwarded: for=192.0.2.3\r\n\r\n");
+    assert_eq!(c.read_response("GET").unwrap().status, 200);
+    drop(c);
+    let exited = server.terminate();
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(
+        exited.stderr.starts_with("192.0.2.3 - - ["),
+        "{}",
+        exited.stderr
+    );
+
+    for bad in [
+        &["--trusted-proxy", "10.0.0.0/33"][..],
+        &["--trusted-proxy", "example.com"],
+        &["--trusted-proxy", "::1", "--forwarded-header", "x-real-ip"],
+        &["--forwarded-header", "forwarded"],
+    ] {
+        let exited = process::run_to_exit(process::basehttp().args(bad).arg("0"));
+        assert_eq!(exited.status.code(), Some(2), "{bad:?}: {exited:?}");
+        assert_eq!(exited.stderr.lines().count(), 1, "{bad:?}: {exited:?}");
+        assert!(exited.stdout.is_empty(), "{bad:?}: {exited:?}");
+    }
+    let help = process::run_to_exit(process::basehttp().arg("--help"));
+    for option in ["--trusted-proxy", "--forwarded-header"] {
+        assert!(help.stdout.contains(option), "{option}: {help:?}");
+    }
 }

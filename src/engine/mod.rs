@@ -231,6 +231,14 @@ pub(crate) fn accept_connections<H: Handler>(
                 let Some(peer) = addr.and_then(|a| SocketAddr::try_from(a).ok()) else {
                     continue;
                 };
+                let config = &shared.config;
+                if config.proxy_protocol
+                    && !config.trusted_proxies.is_empty()
+                    && !config.trusts(peer.ip())
+                {
+                    // Only trusted proxies may send PROXY headers: close.
+                    continue;
+                }
                 let stream = TcpStream::from(fd);
                 let _ = stream.set_nodelay(true);
                 shared.open.fetch_add(1, Ordering::SeqCst);

@@ -68,9 +68,14 @@ pub fn serve_sequential_with<H: Handler>(
 
 impl<H: Handler, C: Concurrency> TestServer<H, C> {
     pub fn start(handler: H, config: ServerConfig) -> Self {
+        Self::start_on("127.0.0.1:0", handler, config)
+    }
+
+    /// [`start`](TestServer::start) on another address (say, `[::]:0`).
+    pub fn start_on(addr: &str, handler: H, config: ServerConfig) -> Self {
         let server = Arc::new(
-            Server::<H, C>::bind_with_config("127.0.0.1:0", handler, config)
-                .expect("bind 127.0.0.1:0"),
+            Server::<H, C>::bind_with_config(addr, handler, config)
+                .unwrap_or_else(|e| panic!("bind {addr}: {e}")),
         );
         let running = Arc::clone(&server);
         let (tx, rx) = mpsc::channel();
