@@ -298,6 +298,17 @@ pub struct ServerConfig {
     /// through untouched while appending to `X-Forwarded-For`, so reading
     /// both would let a client choose. Ignored without trusted proxies.
     pub forwarded_header: ForwardedHeader,
+    /// Whether [`Server::bind`](crate::server::Server::bind) and
+    /// [`bind_with_config`](crate::server::Server::bind_with_config) set
+    /// `SO_REUSEPORT` on the listening socket, so that several processes
+    /// (or servers) may listen on one address and port at once, the kernel
+    /// spreading new connections among them: copies of a server behind
+    /// one port, or a new copy started before the old one stops. Every
+    /// socket on the port must set it, and on Linux be owned by the same
+    /// user. It does not apply to a listener passed to
+    /// [`from_listener`](crate::server::Server::from_listener). Default
+    /// `false`: binding a port already in use fails.
+    pub reuse_port: bool,
     /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -330,6 +341,7 @@ impl Default for ServerConfig {
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,
             proxy_protocol: false,
+            reuse_port: false,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
         }

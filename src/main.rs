@@ -55,6 +55,10 @@ struct Args {
     /// With --trusted-proxy: the one header that names the client, `x-forwarded-for` or `forwarded` (RFC 7239) [default: x-forwarded-for]
     #[arg(long, value_name = "NAME", requires = "trusted_proxy")]
     forwarded_header: Option<basehttp::config::ForwardedHeader>,
+
+    /// Set SO_REUSEPORT, so that several processes can listen on one port (each started with this option)
+    #[arg(long)]
+    reuse_port: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -165,6 +169,7 @@ fn run(args: Args) -> Result<(), Failure> {
         proxy_protocol: args.proxy_protocol,
         trusted_proxies: args.trusted_proxy.clone(),
         forwarded_header: args.forwarded_header.unwrap_or_default(),
+        reuse_port: args.reuse_port,
         ..ServerConfig::default()
     };
 
