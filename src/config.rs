@@ -170,7 +170,9 @@ pub struct ServerConfig {
     pub keep_alive_timeout: Option<Duration>,
     /// Time a client has to finish a request head once its first byte has
     /// arrived; past it the client gets 408 and the connection closes.
-    /// `None` waits forever. Default [`HEAD_TIMEOUT`].
+    /// With [`proxy_protocol`](ServerConfig::proxy_protocol), also the time
+    /// a new connection has to send its whole PROXY header (past it: closed
+    /// unanswered). `None` waits forever. Default [`HEAD_TIMEOUT`].
     pub head_timeout: Option<Duration>,
     /// Longest wait for the next bytes of a request body while a handler
     /// reads it; past it the read fails with `TimedOut`. `None` waits

@@ -608,6 +608,12 @@ pub(crate) fn relieve<H: Handler>(shared: &Arc<Shared<H>>, relief: Relief) {
         let Some(mut p) = shared.lock_slab().take(token) else {
             continue;
         };
+        if p.awaiting_proxy {
+            // No PROXY header yet, so no HTTP either: close unanswered.
+            drain_unanswered(&p.stream);
+            close(shared, token, p.stream, Next::Close);
+            continue;
+        }
         let addrs = p.addrs;
         p.with_transport(bound, bound, |io, socket| {
             // Read what the client sent, so that closing sends FIN, not RST.
