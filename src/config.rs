@@ -6,6 +6,8 @@
 //! for their values.
 
 use crate::proto::Limits;
+pub use crate::proto::{ForwardedHeader, TrustedProxy};
+use std::net::IpAddr;
 #[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::thread;
@@ -168,7 +170,9 @@ pub struct ServerConfig {
     pub keep_alive_timeout: Option<Duration>,
     /// Time a client has to finish a request head once its first byte has
     /// arrived; past it the client gets 408 and the connection closes.
-    /// `None` waits forever. Default [`HEAD_TIMEOUT`].
+    /// With [`proxy_protocol`](ServerConfig::proxy_protocol), also the time
+    /// a new connection has to send its whole PROXY header (past it: closed
+    /// unanswered). `None` waits forever. Default [`HEAD_TIMEOUT`].
     pub head_timeout: Option<Duration>,
     /// Longest wait for the next bytes of a request body while a handler
     /// reads it; past it the read fails with `TimedOut`. `None` waits
@@ -246,6 +250,67 @@ pub struct ServerConfig {
     /// `None` lets requests wait. Ignored by the other servers. Default
     /// [`QUEUE_TIMEOUT`].
     pub queue_timeout: Option<Duration>,
+    /// Whether every connection starts with a PROXY protocol header
+    /// (version 1 or 2, as HAProxy's `send-proxy`/`send-proxy-v2` and
+    /// nginx's `proxy_protocol` send it), before any TLS byte. Its source
+    /// address becomes each request's
+    /// [`client_address`](crate::Request::client_address) and the log
+    /// lines' (a `LOCAL` or `UNKNOWN` header: the socket's peer);
+    /// [`peer_address`](crate::Request::peer_address) keeps the socket's.
+    /// The header is awaited in the poller, holding no worker, for at most
+    /// [`head_timeout`](ServerConfig::head_timeout) from the accept; a
+    /// missing, malformed, slow or truncated header closes the connection
+    /// unanswered.
+    ///
+    /// Only turn it on behind a proxy that sends the header on every
+    /// connection: anyone who can reach the port directly chooses the
+    /// address they are logged as by sending a header of their own.
+    ///
+    /// Default `false`: no header is expected, and one sent is a bad
+    /// request.
+    pub proxy_protocol: bool,
+    /// The proxies whose word on the client's address is believed:
+    /// networks (`"10.0.0.0/8".parse()`), or [`TrustedProxy::Unix`].
+    ///
+    /// When a request's peer is in one of them, its
+    /// [`client_address`](crate::Request::client_address) is taken from
+    /// the [`forwarded_header`](ServerConfig::forwarded_header): all its
+    /// field lines, walked right to left, skipping addresses that are
+    /// trusted proxies too; the first that is not is the client (the
+    /// left-most if all are). An entry that is not an address (`unknown`,
+    /// an obfuscated name, a malformed entry) ends the walk, and the peer's
+    /// own address is used. The port shown is always the peer's: forwarded
+    /// ports are not believed. [`peer_address`](crate::Request::peer_address)
+    /// keeps the socket's.
+    ///
+    /// With [`proxy_protocol`](ServerConfig::proxy_protocol), PROXY headers
+    /// are accepted only from these networks (other connections are closed
+    /// unanswered), and the address a PROXY header carries is the peer for
+    /// the walk: the forwarded header is read only if that address is a
+    /// trusted proxy too (an HTTP proxy behind a TCP one). So with one
+    /// proxy in front, the PROXY header wins, and a client's own
+    /// `X-Forwarded-For` changes nothing.
+    ///
+    /// Default: empty, no proxy is trusted and no forwarded header read.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// The one header that [`trusted_proxies`](ServerConfig::trusted_proxies)
+    /// name the client in: [`ForwardedHeader::XForwardedFor`] (the
+    /// default) or RFC 7239's [`ForwardedHeader::Forwarded`]. The other is
+    /// never read: nginx and HAProxy pass a client's own `Forwarded`
+    /// through untouched while appending to `X-Forwarded-For`, so reading
+    /// both would let a client choose. Ignored without trusted proxies.
+    pub forwarded_header: ForwardedHeader,
+    /// Whether [`Server::bind`](crate::server::Server::bind) and
+    /// [`bind_with_config`](crate::server::Server::bind_with_config) set
+    /// `SO_REUSEPORT` on the listening socket, so that several processes
+    /// (or servers) may listen on one address and port at once, the kernel
+    /// spreading new connections among them: copies of a server behind
+    /// one port, or a new copy started before the old one stops. Every
+    /// socket on the port must set it, and on Linux be owned by the same
+    /// user. It does not apply to a listener passed to
+    /// [`from_listener`](crate::server::Server::from_listener). Default
+    /// `false`: binding a port already in use fails.
+    pub reuse_port: bool,
     /// How long [`Server::shutdown`](crate::server::Server::shutdown) lets requests in flight finish before
     /// `serve_forever` returns anyway. Default [`SHUTDOWN_TIMEOUT`].
     pub shutdown_timeout: Duration,
@@ -277,6 +342,17 @@ impl Default for ServerConfig {
             tls: None,
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             shutdown_timeout: SHUTDOWN_TIMEOUT,
+            proxy_protocol: false,
+            reuse_port: false,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Whether `ip` is one of the [`trusted_proxies`](ServerConfig::trusted_proxies).
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|t| t.contains(ip))
     }
 }

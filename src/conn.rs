@@ -17,7 +17,10 @@
 use crate::config::ServerConfig;
 use crate::handler::{ErrorDetails, Handler, Headers, Request};
 use crate::proto::Limits;
-use crate::proto::{BodyFraming, Chunk, HeadScanner, HeaderSpan, ProtoError, parse_head};
+use crate::proto::{
+    BodyFraming, Chunk, HeadScanner, HeaderSpan, MAX_PROXY_HEADER, ProtoError, ProxyError,
+    ProxyHeader, ProxyParse, forwarded_client, parse_head, parse_proxy_header,
+};
 use crate::rfile::{BodyState, Continue, Rfile};
 use crate::tls::{self, TlsSocket};
 use crate::transport::{ReadBuf, Socket, Transport, write_all_vectored};
@@ -85,6 +88,103 @@ pub(crate) enum Next {
     ReadAhead(usize),
 }
 
+/// Whom a connection serves: the client's address as requests see it
+/// ([`Request::client_address`]: the PROXY header's source, or a trusted
+/// proxy's forwarded address), and the socket's peer
+/// ([`Request::peer_address`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Addresses {
+    pub(crate) client: SocketAddr,
+    pub(crate) peer: SocketAddr,
+}
+
+/// Reads the PROXY protocol header that starts a connection, and not one
+/// byte more, so that what follows (TLS records, or the first request) is
+/// left in the socket for the layers above: it peeks, parses, and consumes
+/// exactly the header's bytes, or, while the header is incomplete, every
+/// byte peeked (all of them belong to it), keeping them in `partial`.
+///
+/// On a non-blocking `socket` (the poller's), `WouldBlock` means "wait for
+/// more bytes", with `partial` kept for the next call; a blocking one waits
+/// up to its read timeout and deadline. A malformed header is
+/// `InvalidData`; a connection closed before the header's end is
+/// `UnexpectedEof`.
+pub(crate) fn read_proxy_header(
+    socket: &Socket<'_>,
+    partial: &mut Vec<u8>,
+) -> io::Result<ProxyHeader> {
+    let mut peeked = [0u8; MAX_PROXY_HEADER];
+    loop {
+        let room = MAX_PROXY_HEADER - partial.len();
+        let n = match socket.stream.peek(&mut peeked[..room]) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                socket.wait_readable()?;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let before = partial.len();
+        // (A header split across reads is rare: only then are bytes copied.)
+        let parsed = if before == 0 {
+            parse_proxy_header(&peeked[..n])
+        } else {
+            partial.extend_from_slice(&peeked[..n]);
+            let parsed = parse_proxy_header(partial);
+            partial.truncate(before);
+            parsed
+        };
+        let invalid = |e: ProxyError| io::Error::new(io::ErrorKind::InvalidData, e);
+        match parsed.map_err(invalid)? {
+            ProxyParse::Complete(header, len) => {
+                consume(socket.stream, len - before)?;
+                partial.clear();
+                return Ok(header);
+            }
+            ProxyParse::Partial => {
+                consume(socket.stream, n)?;
+                partial.extend_from_slice(&peeked[..n]);
+            }
+        }
+    }
+}
+
+/// Most bytes read and dropped when a connection without a valid PROXY
+/// header is closed: 64 KiB, more than a client sends before it waits for
+/// an answer.
+const UNANSWERED_DRAIN: usize = 64 * 1024;
+
+/// Reads and drops what the client has sent (without waiting, up to
+/// [`UNANSWERED_DRAIN`] bytes) before a connection is closed unanswered, so
+/// that the close is a FIN rather than the RST of a socket closed unread.
+pub(crate) fn drain_unanswered(stream: &TcpStream) {
+    let mut scratch = [0u8; 4096];
+    let mut total = 0;
+    while total < UNANSWERED_DRAIN {
+        match Transport::read(stream, &mut scratch) {
+            Ok(n) if n > 0 => total += n,
+            _ => return,
+        }
+    }
+}
+
+/// Reads and drops `n` bytes known to be in the socket's receive queue.
+fn consume(stream: &TcpStream, mut n: usize) -> io::Result<()> {
+    let mut scratch = [0u8; 512];
+    while n > 0 {
+        let want = n.min(scratch.len());
+        match Transport::read(stream, &mut scratch[..want]) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(got) => n -= got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Why no request head could be read.
 pub(crate) enum HeadError {
     /// The head broke a rule or a limit: answer with its status.
@@ -113,6 +213,20 @@ pub(crate) fn serve_connection(
 ) {
     let stream = &conn.stream;
     let socket = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
+    let mut addrs = Addresses { client: peer, peer };
+    if config.proxy_protocol {
+        // Before anything else, TLS included, within the head timeout; a
+        // missing, malformed or slow header closes the connection unanswered.
+        socket.read_timeout.set(config.head_timeout);
+        socket
+            .read_deadline
+            .set(config.head_timeout.map(|t| Instant::now() + t));
+        match read_proxy_header(&socket, &mut Vec::new()) {
+            Ok(header) => addrs.client = header.source().unwrap_or(peer),
+            Err(_) => return drain_unanswered(stream),
+        }
+        socket.read_deadline.set(None);
+    }
     let mut session = match &config.tls {
         Some(tls) => match tls::new_session(tls) {
             Some(session) => Some(session),
@@ -158,9 +272,9 @@ pub(crate) fn serve_connection(
         socket.read_timeout.set(config.read_timeout);
         socket.read_deadline.set(None);
         let next = match head {
-            Ok(Some(extent)) => serve_request(handler, io, peer, config, &mut bufs, extent, false),
+            Ok(Some(extent)) => serve_request(handler, io, addrs, config, &mut bufs, extent, false),
             Ok(None) => Next::Close,
-            Err(e) => respond_to_head_error(handler, io, peer, config, &mut bufs, e),
+            Err(e) => respond_to_head_error(handler, io, addrs, config, &mut bufs, e),
         };
         // Waiting for the next request is bounded by the keep-alive timeout,
         // not by the last request's rates.
@@ -200,12 +314,12 @@ pub(crate) fn linger(stream: &TcpStream) {
 pub(crate) fn respond_to_head_error(
     handler: &dyn Handler,
     io: &dyn Transport,
-    peer: SocketAddr,
+    addrs: Addresses,
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     error: HeadError,
 ) -> Next {
-    respond_to_error(handler, io, peer, config, bufs, "", error)
+    respond_to_error(handler, io, addrs, config, bufs, "", error)
 }
 
 /// Answers the request whose head is `extent` of the buffered bytes, as
@@ -216,7 +330,7 @@ pub(crate) fn respond_to_head_error(
 pub(crate) fn serve_request(
     handler: &dyn Handler,
     io: &dyn Transport,
-    peer: SocketAddr,
+    addrs: Addresses,
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     (start, end): (usize, usize),
@@ -229,14 +343,14 @@ pub(crate) fn serve_request(
         Ok(head) => head,
         Err(e) => {
             let line = first_line(&bufs.head).to_owned();
-            return respond_to_error(handler, io, peer, config, bufs, &line, HeadError::Proto(e));
+            return respond_to_error(handler, io, addrs, config, bufs, &line, HeadError::Proto(e));
         }
     };
     let body = match head.body {
         BodyFraming::Length(n) if config.max_body_size.is_some_and(|max| n > max) => {
             let line = head.request_line.to_owned();
             let e = HeadError::Proto(ProtoError::BodyTooLarge);
-            return respond_to_error(handler, io, peer, config, bufs, &line, e);
+            return respond_to_error(handler, io, addrs, config, bufs, &line, e);
         }
         BodyFraming::Length(n) => BodyState::Length(n),
         BodyFraming::Chunked => BodyState::Chunked(Default::default()),
@@ -250,6 +364,12 @@ pub(crate) fn serve_request(
             return Next::ReadAhead(end + want);
         }
     }
+    // One predictable branch when no proxy is trusted (the default).
+    let client = if config.trusted_proxies.is_empty() {
+        addrs.client
+    } else {
+        forwarded_address(config, &bufs.head, &bufs.spans, addrs.client)
+    };
     bufs.read.consume(end);
     // The rates start with each request (and need no reset after it in
     // the poller, whose reads never wait; the thread-per-connection loop
@@ -283,7 +403,8 @@ pub(crate) fn serve_request(
         request_version: head.version_text,
         requestline: head.request_line,
         headers: Headers::new(&bufs.head, &bufs.spans),
-        client_address: peer,
+        client_address: client,
+        peer_address: addrs.peer,
         rfile: Rfile::new(io, &mut bufs.read, body, expect, config.max_body_size),
         wfile,
         handler,
@@ -311,6 +432,28 @@ pub(crate) fn serve_request(
         Ok(()) => next,
         Err(_) => Next::Close,
     }
+}
+
+/// The client's address when `peer` (the socket's peer, or the address of
+/// its PROXY header) may be a trusted proxy: the one its forwarded header
+/// names (see [`ServerConfig::trusted_proxies`]), with `peer`'s port.
+fn forwarded_address(
+    config: &ServerConfig,
+    head: &[u8],
+    spans: &[HeaderSpan],
+    peer: SocketAddr,
+) -> SocketAddr {
+    if !config.trusts(peer.ip()) {
+        return peer;
+    }
+    let name = config.forwarded_header.name().as_bytes();
+    let lines = spans
+        .iter()
+        .rev()
+        .filter(|s| s.name(head).eq_ignore_ascii_case(name))
+        .map(|s| s.value(head));
+    forwarded_client(config.forwarded_header, lines, |ip| config.trusts(ip))
+        .map_or(peer, |ip| SocketAddr::new(ip, peer.port()))
 }
 
 /// How many body bytes must be buffered before the handler runs, if more
@@ -412,7 +555,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 fn respond_to_error(
     handler: &dyn Handler,
     io: &dyn Transport,
-    peer: SocketAddr,
+    addrs: Addresses,
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     requestline: &str,
@@ -454,7 +597,8 @@ fn respond_to_error(
         request_version: "",
         requestline,
         headers: Headers::new(&[], &[]),
-        client_address: peer,
+        client_address: addrs.client,
+        peer_address: addrs.peer,
         rfile: Rfile::new(
             io,
             &mut bufs.read,

@@ -256,8 +256,19 @@ pub struct Request<'a> {
     pub requestline: &'a str,
     /// The request's header fields.
     pub headers: Headers<'a>,
-    /// The client's address and port.
+    /// The client's address and port: the socket's peer, unless a proxy in
+    /// front says whom it relays. With
+    /// [`ServerConfig::proxy_protocol`](crate::ServerConfig::proxy_protocol),
+    /// the address the connection's PROXY header carries (the peer's own
+    /// for `LOCAL` and `UNKNOWN` headers); from a peer in
+    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies),
+    /// the address its forwarded header names, with the peer's port. It is
+    /// what the log lines show.
     pub client_address: SocketAddr,
+    /// The address and port of the socket's other end, whatever a proxy
+    /// says: the proxy itself when there is one, else the same as
+    /// [`client_address`](Request::client_address).
+    pub peer_address: SocketAddr,
     /// The request body: reads exactly the body, whatever its framing, then
     /// end of file.
     pub rfile: Rfile<'a>,

@@ -43,6 +43,22 @@ struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// Every connection starts with a PROXY protocol header (v1 or v2, before any TLS), as HAProxy and nginx send it: requests and log lines get the address it carries. Only behind such a proxy: whoever reaches the port directly chooses their own address
+    #[arg(long)]
+    proxy_protocol: bool,
+
+    /// Repeatable. A proxy whose forwarded header names the client (and, with --proxy-protocol, the only peers whose PROXY headers are accepted): a network such as 10.0.0.0/8 or fd00::/8, an address, or `unix`. IPv4 networks also match IPv4-mapped IPv6 peers
+    #[arg(long, value_name = "CIDR")]
+    trusted_proxy: Vec<basehttp::config::TrustedProxy>,
+
+    /// With --trusted-proxy: the one header that names the client, `x-forwarded-for` or `forwarded` (RFC 7239) [default: x-forwarded-for]
+    #[arg(long, value_name = "NAME", requires = "trusted_proxy")]
+    forwarded_header: Option<basehttp::config::ForwardedHeader>,
+
+    /// Set SO_REUSEPORT, so that several processes can listen on one port (each started with this option)
+    #[arg(long)]
+    reuse_port: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -150,6 +166,10 @@ fn run(args: Args) -> Result<(), Failure> {
     let scheme = if tls.is_some() { "HTTPS" } else { "HTTP" };
     let config = ServerConfig {
         tls,
+        proxy_protocol: args.proxy_protocol,
+        trusted_proxies: args.trusted_proxy.clone(),
+        forwarded_header: args.forwarded_header.unwrap_or_default(),
+        reuse_port: args.reuse_port,
         ..ServerConfig::default()
     };
 

@@ -401,7 +401,8 @@ pub struct Server<H, C> {
 
 impl<H: Handler, C: Concurrency> Server<H, C> {
     /// Binds a listening socket (`SO_REUSEADDR`, backlog
-    /// [`LISTEN_BACKLOG`]) to the first address of `addr` that works; port 0
+    /// [`LISTEN_BACKLOG`], and `SO_REUSEPORT` with
+    /// [`ServerConfig::reuse_port`]) to the first address of `addr` that works; port 0
     /// asks the kernel for a free one, and [`local_addr`](Server::local_addr)
     /// tells which. An unspecified IPv6 address (`[::]`) also accepts IPv4
     /// where the host allows it.
@@ -417,7 +418,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     ) -> io::Result<Self> {
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
         for a in addr.to_socket_addrs()? {
-            match listen(a) {
+            match listen(a, config.reuse_port) {
                 Ok(listener) => return Self::from_listener(listener, handler, config),
                 Err(e) => last = e,
             }
@@ -565,11 +566,15 @@ impl<H, C> Drop for Server<H, C> {
     }
 }
 
-/// A listening socket with `SO_REUSEADDR` and the documented backlog.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A listening socket with `SO_REUSEADDR` and the documented backlog, and
+/// `SO_REUSEPORT` if asked ([`ServerConfig::reuse_port`]).
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     let socket =
         socket2::Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() && addr.ip().is_unspecified() {
         // Dual-stack where the host allows it; IPv6-only hosts refuse, which is fine.
         let _ = socket.set_only_v6(false);

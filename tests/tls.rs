@@ -63,7 +63,14 @@ fn https_config(cert: &Certificate) -> ServerConfig {
 type TlsStream = BufReader<StreamOwned<ClientConnection, TcpStream>>;
 
 fn connect(addr: SocketAddr, cert: &Certificate) -> TlsStream {
-    let tcp = TcpStream::connect(addr).expect("connect");
+    connect_after(addr, cert, b"")
+}
+
+/// [`connect`], with `first` sent in the clear before the handshake (a
+/// PROXY protocol header).
+fn connect_after(addr: SocketAddr, cert: &Certificate, first: &[u8]) -> TlsStream {
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    tcp.write_all(first).expect("send");
     tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
     let name = ServerName::try_from("127.0.0.1").expect("server name");
     let session = ClientConnection::new(Arc::clone(&cert.client), name).expect("client session");
@@ -125,6 +132,39 @@ fn sequential_server_serves_https_with_keep_alive() {
 #[test]
 fn threading_server_serves_https_with_keep_alive() {
     serves_https_with_keep_alive::<Threading>();
+}
+
+/// With `proxy_protocol`, the header comes in the clear before the
+/// handshake, and the address it carries is the client's.
+fn proxy_header_before_the_handshake<C: Concurrency>() {
+    let cert = certificate();
+    let config = ServerConfig {
+        proxy_protocol: true,
+        ..https_config(&cert)
+    };
+    let handler = basehttp::handler_fn(|r| {
+        let body = r.client_address.to_string();
+        r.send_response(200)?;
+        r.send_header("Content-Length", body.len())?;
+        r.end_headers()?;
+        r.wfile.write_all(body.as_bytes())?;
+        Ok(())
+    });
+    let server = TestServer::<_, C>::start(handler, config);
+    let header = b"PROXY TCP4 192.0.2.44 127.0.0.1 4444 443\r\n";
+    let mut s = connect_after(server.addr(), &cert, header);
+    assert_eq!(get(&mut s, "/").1, b"192.0.2.44:4444");
+    assert_eq!(get(&mut s, "/").1, b"192.0.2.44:4444");
+}
+
+#[test]
+fn sequential_server_reads_a_proxy_header_before_the_handshake() {
+    proxy_header_before_the_handshake::<Sequential>();
+}
+
+#[test]
+fn threading_server_reads_a_proxy_header_before_the_handshake() {
+    proxy_header_before_the_handshake::<Threading>();
 }
 
 #[test]

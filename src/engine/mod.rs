@@ -28,17 +28,25 @@
 //!
 //! Deadlines of parked connections (keep-alive idle time, whole-head time)
 //! are enforced by a sweep over the slab that the poller runs every so often.
+//!
+//! With [`ServerConfig::proxy_protocol`](crate::ServerConfig::proxy_protocol),
+//! a new connection is parked first awaiting its PROXY header, with the head
+//! timeout as its deadline: the header is peeked and read without blocking
+//! (never a byte past it, so TLS and HTTP find their bytes in the socket),
+//! and a connection that sends a bad one, or none in time, is closed
+//! unanswered. Only then do its requests begin. The check is one branch per
+//! ready connection, none per request.
 
 mod shared;
 mod slab;
 
 pub(crate) use shared::{Shared, spawn_monitor, spawn_worker};
 pub(crate) use slab::Slab;
-use slab::{Parked, SlotState};
+use slab::{Parked, ProxyStep, SlotState};
 
 use crate::conn::{
-    ConnBuffers, HeadError, Next, linger, read_head, respond_to_head_error, serve_request,
-    write_pending,
+    ConnBuffers, HeadError, Next, drain_unanswered, linger, read_head, respond_to_head_error,
+    serve_request, write_pending,
 };
 use crate::handler::Handler;
 use crate::sched::{Job, Relief, WorkerId};
@@ -223,6 +231,14 @@ pub(crate) fn accept_connections<H: Handler>(
                 let Some(peer) = addr.and_then(|a| SocketAddr::try_from(a).ok()) else {
                     continue;
                 };
+                let config = &shared.config;
+                if config.proxy_protocol
+                    && !config.trusted_proxies.is_empty()
+                    && !config.trusts(peer.ip())
+                {
+                    // Only trusted proxies may send PROXY headers: close.
+                    continue;
+                }
                 let stream = TcpStream::from(fd);
                 let _ = stream.set_nodelay(true);
                 shared.open.fetch_add(1, Ordering::SeqCst);
@@ -280,18 +296,18 @@ pub(crate) fn closed<H: Handler>(shared: &Shared<H>) {
 }
 
 /// Enters a new connection in the slab and the epoll set, as a parked one
-/// with the keep-alive deadline (an HTTPS connection: the handshake
-/// deadline); returns its token, or `None` if it had to be closed.
+/// with the deadline of [`Parked::new`]; returns its token, or `None` if it
+/// had to be closed.
 fn register<H: Handler>(
     shared: &Arc<Shared<H>>,
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Option<u64> {
     let config = &shared.config;
-    let (tls, timeout) = match &config.tls {
-        None => (None, config.keep_alive_timeout),
+    let tls = match &config.tls {
+        None => None,
         Some(tls) => match tls::new_session(tls) {
-            Some(session) => (Some(Box::new(session)), config.handshake_timeout),
+            Some(session) => Some(Box::new(session)),
             None => {
                 drop(stream);
                 closed(shared);
@@ -299,17 +315,8 @@ fn register<H: Handler>(
             }
         },
     };
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let parked = Parked::new(stream, tls, peer, config);
     let mut slab = shared.lock_slab();
-    let parked = Parked {
-        stream,
-        tls,
-        peer,
-        partial: Vec::new(),
-        deadline,
-        head_deadline: None,
-        body_started: None,
-    };
     let token = slab.insert(parked);
     let added = match slab.slot(token).map(|s| &s.state) {
         Some(SlotState::Parked(p)) => epoll::add(
@@ -376,6 +383,21 @@ fn serve_parked<H: Handler>(
         return false;
     };
     let config = &shared.config;
+    // A new connection's PROXY header comes before anything else.
+    while p.awaiting_proxy {
+        match p.read_proxy_header(config) {
+            ProxyStep::Read => {}
+            ProxyStep::Park => match park(shared, token, p) {
+                None => return false,
+                Some(again) => p = again,
+            },
+            ProxyStep::Close => {
+                drain_unanswered(&p.stream);
+                close(shared, token, p.stream, Next::Close);
+                return false;
+            }
+        }
+    }
     bufs.read.clear();
     bufs.read.push(&p.partial);
     p.partial = Vec::new();
@@ -385,7 +407,7 @@ fn serve_parked<H: Handler>(
     let mut drained = false;
     loop {
         let mut head_deadline = p.head_deadline;
-        let peer = p.peer;
+        let addrs = p.addrs;
         let (turn, last_read) =
             p.with_transport(config.read_timeout, config.write_timeout, |io, socket| {
                 let mut first_bytes = || {
@@ -401,7 +423,7 @@ fn serve_parked<H: Handler>(
                     Ok(Some(extent)) => {
                         let next = {
                             let _busy = me.busy();
-                            serve_request(&shared.handler, io, peer, config, bufs, extent, true)
+                            serve_request(&shared.handler, io, addrs, config, bufs, extent, true)
                         };
                         match next {
                             Next::ReadAhead(_)
@@ -433,7 +455,7 @@ fn serve_parked<H: Handler>(
                     Err(e) => Turn::Close(respond_to_head_error(
                         &shared.handler,
                         io,
-                        peer,
+                        addrs,
                         config,
                         bufs,
                         e,
@@ -586,7 +608,13 @@ pub(crate) fn relieve<H: Handler>(shared: &Arc<Shared<H>>, relief: Relief) {
         let Some(mut p) = shared.lock_slab().take(token) else {
             continue;
         };
-        let peer = p.peer;
+        if p.awaiting_proxy {
+            // No PROXY header yet, so no HTTP either: close unanswered.
+            drain_unanswered(&p.stream);
+            close(shared, token, p.stream, Next::Close);
+            continue;
+        }
+        let addrs = p.addrs;
         p.with_transport(bound, bound, |io, socket| {
             // Read what the client sent, so that closing sends FIN, not RST.
             socket.blocking.set(false);
@@ -598,7 +626,7 @@ pub(crate) fn relieve<H: Handler>(shared: &Arc<Shared<H>>, relief: Relief) {
             respond_to_head_error(
                 &shared.handler,
                 io,
-                peer,
+                addrs,
                 &shared.config,
                 &mut bufs,
                 HeadError::Overloaded,
@@ -680,7 +708,7 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
     }
     for (token, mut p) in late_heads {
         let second = Some(Duration::from_secs(1));
-        let peer = p.peer;
+        let addrs = p.addrs;
         // Through the TLS session if there is one: the 408 must be encrypted
         // like everything else on the connection.
         let error = if p.body_started.is_some() {
@@ -690,7 +718,7 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
         };
         let next = p.with_transport(second, second, |io, _| {
             bufs.read.clear();
-            respond_to_head_error(&shared.handler, io, peer, &shared.config, bufs, error)
+            respond_to_head_error(&shared.handler, io, addrs, &shared.config, bufs, error)
         });
         close(shared, token, p.stream, next);
     }

@@ -1,5 +1,7 @@
 //! The table of connections the poller holds, and what a parked one keeps.
 
+use crate::config::ServerConfig;
+use crate::conn::{Addresses, read_proxy_header};
 use crate::tls::{self, TlsSocket};
 use crate::transport::{Socket, Transport};
 use std::net::{SocketAddr, TcpStream};
@@ -10,8 +12,13 @@ pub(crate) struct Parked {
     pub(super) stream: TcpStream,
     /// The TLS session of an HTTPS connection.
     pub(super) tls: Option<Box<tls::Session>>,
-    pub(super) peer: SocketAddr,
-    /// Bytes of a head that has not fully arrived.
+    /// The client's and the socket peer's addresses.
+    pub(super) addrs: Addresses,
+    /// The connection's PROXY protocol header has yet to arrive
+    /// ([`ServerConfig::proxy_protocol`]): `deadline` is then the head
+    /// timeout's, and `partial` holds the header's first bytes.
+    pub(super) awaiting_proxy: bool,
+    /// Bytes of a head (or a PROXY header) that has not fully arrived.
     pub(super) partial: Vec<u8>,
     /// When the connection is closed if nothing more arrives: the keep-alive
     /// deadline while idle, the head deadline once a head has started.
@@ -36,7 +43,73 @@ impl Parked {
     }
 }
 
+/// What came of looking for a parked connection's PROXY header.
+pub(super) enum ProxyStep {
+    /// It is read: serve the connection.
+    Read,
+    /// It has not fully arrived: park until more comes.
+    Park,
+    /// It is malformed, or the connection ended: close, unanswered.
+    Close,
+}
+
 impl Parked {
+    /// A new connection, as `register` parks it: its deadline is the head
+    /// timeout's while a PROXY header is awaited, the handshake's for TLS,
+    /// else the keep-alive timeout's.
+    pub(super) fn new(
+        stream: TcpStream,
+        tls: Option<Box<tls::Session>>,
+        peer: SocketAddr,
+        config: &ServerConfig,
+    ) -> Parked {
+        let timeout = if config.proxy_protocol {
+            config.head_timeout
+        } else {
+            Self::first_timeout(tls.is_some(), config)
+        };
+        Parked {
+            stream,
+            tls,
+            addrs: Addresses { client: peer, peer },
+            awaiting_proxy: config.proxy_protocol,
+            partial: Vec::new(),
+            deadline: timeout.map(|t| Instant::now() + t),
+            head_deadline: None,
+            body_started: None,
+        }
+    }
+
+    /// How long a connection may take to start its first request: the
+    /// handshake timeout for TLS, the keep-alive timeout otherwise.
+    fn first_timeout(tls: bool, config: &ServerConfig) -> Option<Duration> {
+        if tls {
+            config.handshake_timeout
+        } else {
+            config.keep_alive_timeout
+        }
+    }
+
+    /// Reads the connection's PROXY header without blocking (the poller's
+    /// half of [`ServerConfig::proxy_protocol`]). Once it is read, the
+    /// client's address is the one it carries, and the connection has the
+    /// time of a new one to start its first request.
+    pub(super) fn read_proxy_header(&mut self, config: &ServerConfig) -> ProxyStep {
+        let socket = Socket::new(&self.stream, None, None);
+        socket.blocking.set(false);
+        match read_proxy_header(&socket, &mut self.partial) {
+            Ok(header) => {
+                self.awaiting_proxy = false;
+                self.addrs.client = header.source().unwrap_or(self.addrs.peer);
+                let timeout = Self::first_timeout(self.tls.is_some(), config);
+                self.deadline = timeout.map(|t| Instant::now() + t);
+                ProxyStep::Read
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ProxyStep::Park,
+            Err(_) => ProxyStep::Close,
+        }
+    }
+
     /// Runs `f` with the connection's transport — its socket with these
     /// timeouts, through its TLS session if it has one — and the socket.
     pub(super) fn with_transport<R>(

@@ -656,7 +656,7 @@ fn parse_content_length(v: &[u8]) -> Result<u64, ProtoError> {
 }
 
 /// Strips optional whitespace (SP and HTAB) from both ends.
-fn trim(s: &[u8]) -> &[u8] {
+pub(super) fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
         .position(|&b| b != b' ' && b != b'\t')

@@ -9,18 +9,29 @@
 //! - [`ChunkedDecoder`] decodes a `Transfer-Encoding: chunked` body one step
 //!   at a time (RFC 9112 §7.1);
 //! - [`encode`] writes status lines, header fields and chunk framing, refusing
-//!   any header that would split the response.
+//!   any header that would split the response;
+//! - [`parse_proxy_header`] reads the PROXY protocol header (versions 1 and
+//!   2) that a load balancer sends before everything else, and
+//!   [`forwarded_client`] the client address that trusted proxies name in
+//!   `X-Forwarded-For` or `Forwarded`.
 //!
 //! Every protocol failure is one [`ProtoError`], and [`ProtoError::status`] is
 //! the single place that turns it into a response status.
 
 mod chunked;
 pub mod encode;
+mod forwarded;
 mod head;
+mod proxy;
 
 pub use chunked::{Chunk, ChunkedDecoder, MAX_CHUNK_EXTENSIONS, MAX_TRAILER_SECTION};
+pub use forwarded::{ForwardedHeader, ParseForwardedError, TrustedProxy, forwarded_client};
 pub use head::{
     BodyFraming, HeadScanner, HeaderSpan, MAX_METHOD, RequestHead, TargetForm, is_token, parse_head,
+};
+pub use proxy::{
+    MAX_PROXY_HEADER, MAX_V1_HEADER, MAX_V2_BLOCK, ProxyError, ProxyHeader, ProxyParse,
+    V2_SIGNATURE, parse_proxy_header,
 };
 
 use http::StatusCode;

@@ -81,9 +81,14 @@ pub fn serve_sequential_with<H: Handler>(
 
 impl<H: Handler, C: Concurrency> TestServer<H, C> {
     pub fn start(handler: H, config: ServerConfig) -> Self {
+        Self::start_on("127.0.0.1:0", handler, config)
+    }
+
+    /// [`start`](TestServer::start) on another address (say, `[::]:0`).
+    pub fn start_on(addr: &str, handler: H, config: ServerConfig) -> Self {
         let server = Arc::new(
-            Server::<H, C>::bind_with_config("127.0.0.1:0", handler, config)
-                .expect("bind 127.0.0.1:0"),
+            Server::<H, C>::bind_with_config(addr, handler, config)
+                .unwrap_or_else(|e| panic!("bind {addr}: {e}")),
         );
         let running = Arc::clone(&server);
         let (tx, rx) = mpsc::channel();
@@ -134,7 +139,14 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
     /// Asserts that the server answers a fresh connection: `GET /alive` gets
     /// 200. Every test handler answers that request.
     pub fn assert_serves(&self) {
+        self.assert_serves_with(b"");
+    }
+
+    /// [`assert_serves`](TestServer::assert_serves), with `first` sent
+    /// before the request (a PROXY protocol header).
+    pub fn assert_serves_with(&self, first: &[u8]) {
         let mut c = self.connect();
+        c.send(first);
         c.send(b"GET /alive HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
         let r = c.read_response("GET").expect("response to GET /alive");
         assert_eq!(r.status, 200, "the server no longer serves: {r:?}");
@@ -164,7 +176,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect to the test server");
+        Client::from_stream(TcpStream::connect(addr).expect("connect to the test server"))
+    }
+
+    /// A client on a connection made elsewhere (say, from a chosen address).
+    pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
@@ -258,6 +274,16 @@ impl Client {
         }
         data.truncate(size);
         Ok(Some(data))
+    }
+
+    /// The client's own address: the server's peer.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.reader.get_ref().local_addr().unwrap()
+    }
+
+    /// Ends the sending half: the server reads end of file.
+    pub fn shutdown_write(&mut self) {
+        let _ = self.reader.get_ref().shutdown(std::net::Shutdown::Write);
     }
 
     /// Everything the server sends until it closes the connection.
