@@ -6,7 +6,7 @@
 //! time to the second ([`Modified`]), and a strong `ETag` ([`ETag`]). A
 //! client sends them back: `If-None-Match` and `If-Modified-Since` ask for
 //! the file only if it changed, else an empty 304 ([`not_modified`], RFC
-//! 9110 §13); `Range` asks for part of it ([`parse_range`], §14), and
+//! 9110 §13); `Range` asks for part of it (see `range`, §14), and
 //! `If-Range` only while it is the version the client holds
 //! ([`range_applies`], §13.1.5).
 
@@ -125,77 +125,6 @@ pub(super) fn range_applies(r: &Request<'_>, meta: &FileMeta) -> bool {
     }
 }
 
-/// What a `Range` header asks of a representation of a given length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ByteRange {
-    /// No usable range: send the whole file with 200. Used for syntax the
-    /// server does not understand and for several ranges at once, which a
-    /// server may ignore (RFC 9110 §14.2).
-    Whole,
-    /// Bytes `first..=last`, both within the file: 206.
-    Part { first: u64, last: u64 },
-    /// The range starts at or past the end of the file: 416.
-    Unsatisfiable,
-}
-
-/// Parses a `Range` value (RFC 9110 §14.1.2) for a file of `len` bytes: one
-/// `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` range.
-pub(super) fn parse_range(value: &[u8], len: u64) -> ByteRange {
-    let Ok(value) = std::str::from_utf8(value) else {
-        return ByteRange::Whole;
-    };
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return ByteRange::Whole;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") {
-        return ByteRange::Whole;
-    }
-    let spec = spec.trim();
-    if spec.contains(',') {
-        return ByteRange::Whole;
-    }
-    let Some((first, last)) = spec.split_once('-') else {
-        return ByteRange::Whole;
-    };
-    let (first, last) = (first.trim(), last.trim());
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if first.is_empty() {
-        // A suffix: the last N bytes, or the whole file if it is shorter.
-        if !digits(last) {
-            return ByteRange::Whole;
-        }
-        let suffix = last.parse::<u64>().unwrap_or(u64::MAX);
-        if suffix == 0 || len == 0 {
-            return ByteRange::Unsatisfiable;
-        }
-        return ByteRange::Part {
-            first: len - suffix.min(len),
-            last: len - 1,
-        };
-    }
-    if !digits(first) || !(last.is_empty() || digits(last)) {
-        return ByteRange::Whole;
-    }
-    // Too many digits to fit: surely past the end.
-    let first = first.parse::<u64>().unwrap_or(u64::MAX);
-    let last = if last.is_empty() {
-        u64::MAX
-    } else {
-        last.parse::<u64>().unwrap_or(u64::MAX)
-    };
-    if last < first {
-        // RFC 9110 §14.1.1: an invalid range-spec; the header is ignored.
-        return ByteRange::Whole;
-    }
-    if first >= len {
-        return ByteRange::Unsatisfiable;
-    }
-    ByteRange::Part {
-        first,
-        last: last.min(len - 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,91 +133,6 @@ mod tests {
     /// A `SystemTime` as whole seconds since the epoch.
     fn secs(t: SystemTime) -> u64 {
         t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-    }
-
-    #[test]
-    fn range_table() {
-        use ByteRange::*;
-        let cases: &[(&str, u64, ByteRange)] = &[
-            ("bytes=0-99", 1000, Part { first: 0, last: 99 }),
-            ("bytes=0-0", 1000, Part { first: 0, last: 0 }),
-            (
-                "bytes=100-",
-                1000,
-                Part {
-                    first: 100,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=0-",
-                1000,
-                Part {
-                    first: 0,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=990-2000",
-                1000,
-                Part {
-                    first: 990,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=-100",
-                1000,
-                Part {
-                    first: 900,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=-5000",
-                1000,
-                Part {
-                    first: 0,
-                    last: 999,
-                },
-            ),
-            ("BYTES = 1-2 ", 1000, Part { first: 1, last: 2 }),
-            (
-                "bytes=999-999",
-                1000,
-                Part {
-                    first: 999,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=0-99999999999999999999999",
-                10,
-                Part { first: 0, last: 9 },
-            ),
-            ("bytes=1000-", 1000, Unsatisfiable),
-            ("bytes=1000-1001", 1000, Unsatisfiable),
-            ("bytes=99999999999999999999999-", 10, Unsatisfiable),
-            ("bytes=-0", 1000, Unsatisfiable),
-            ("bytes=0-", 0, Unsatisfiable),
-            ("bytes=-1", 0, Unsatisfiable),
-            ("bytes=5-4", 1000, Whole),
-            ("bytes=0-1,5-6", 1000, Whole),
-            ("items=0-1", 1000, Whole),
-            ("bytes=a-b", 1000, Whole),
-            ("bytes=-", 1000, Whole),
-            ("bytes=--1", 1000, Whole),
-            ("bytes=+1-2", 1000, Whole),
-            ("bytes 0-1", 1000, Whole),
-            ("", 1000, Whole),
-        ];
-        for (value, len, want) in cases {
-            assert_eq!(
-                parse_range(value.as_bytes(), *len),
-                *want,
-                "Range: {value:?} on {len} bytes"
-            );
-        }
     }
 
     #[test]

@@ -21,8 +21,12 @@
 //!   `bytes=100-` (all from offset 100), `bytes=-100` (the last 100). The
 //!   answer is `206 Partial Content` with `Content-Range: bytes 0-99/LEN`; a
 //!   range that starts past the end is `416 Range Not Satisfiable` with
-//!   `Content-Range: bytes */LEN`. `If-Range` makes the range conditional on
-//!   the file being unchanged (RFC 9110 §14).
+//!   `Content-Range: bytes */LEN`. Several ranges (`bytes=0-99,200-299`)
+//!   are merged where they overlap or touch and sent as one
+//!   `multipart/byteranges` body; more than [`MAX_RANGES`] of them, or more
+//!   bytes in all than the file holds, get the whole file with 200 (the
+//!   defence against the 2011 "Apache Killer"). `If-Range` makes the range
+//!   conditional on the file being unchanged (RFC 9110 §14).
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -39,8 +43,9 @@
 //! same, unchanged file, so a saved or replaced file is served new at once.
 //!
 //! One file per concern: `path` turns a request target into a path under
-//! the directory and opens it safely; `conditional` holds the validators,
-//! conditional requests and ranges; `listing` builds a directory's page;
+//! the directory and opens it safely; `conditional` holds the validators
+//! and conditional requests; `range` parses ranges and lays out
+//! multi-range bodies; `listing` builds a directory's page;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
@@ -50,14 +55,17 @@ mod cache;
 mod conditional;
 mod listing;
 mod path;
+mod range;
 
 pub use cache::OPEN_FILE_CACHE;
+pub use range::MAX_RANGES;
 
 use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
 use cache::{FileMeta, OpenFiles};
-use conditional::{ByteRange, not_modified, parse_range, range_applies};
+use conditional::{not_modified, range_applies};
 use http::{StatusCode, Version};
 use path::{OpenError, Root, parse_target, redirect_to_directory};
+use range::{ByteRange, Multipart, parse_range};
 use rustix::fs::FileType;
 use std::ffi::OsStr;
 use std::fmt;
@@ -297,15 +305,26 @@ impl SimpleHttpRequestHandler {
             // RFC 9110 §14.2: Range is defined for GET only.
             ByteRange::Whole
         };
-        let (offset, count) = match range {
+        let (offset, count) = match &range {
             ByteRange::Whole => {
                 r.send_response(StatusCode::OK)?;
                 (0, len)
             }
-            ByteRange::Part { first, last } => {
+            ByteRange::Part(span) => {
                 r.send_response(StatusCode::PARTIAL_CONTENT)?;
+                let (first, last) = (span.first, span.last);
                 r.send_header("Content-Range", format_args!("bytes {first}-{last}/{len}"))?;
-                (first, last - first + 1)
+                (first, span.len())
+            }
+            ByteRange::Parts(spans) => {
+                let body = Multipart::new(spans, &meta.content_type, len);
+                r.send_response(StatusCode::PARTIAL_CONTENT)?;
+                r.send_header("Content-Type", body.content_type())?;
+                r.send_header("Content-Length", body.len())?;
+                send_validators(r, meta)?;
+                r.end_headers()?;
+                body.write(r, file)?;
+                return Ok(());
             }
             ByteRange::Unsatisfiable => {
                 // RFC 9110 §15.5.17: the length, so the client can ask
@@ -325,9 +344,7 @@ impl SimpleHttpRequestHandler {
         };
         r.send_header("Content-Type", &meta.content_type)?;
         r.send_header("Content-Length", count)?;
-        r.send_header("Last-Modified", &meta.last_modified)?;
-        r.send_header("ETag", &meta.etag)?;
-        r.send_header("Accept-Ranges", "bytes")?;
+        send_validators(r, meta)?;
         r.end_headers()?;
         match usize::try_from(count) {
             Ok(small) if small <= SMALL_FILE && r.command != "HEAD" => {
@@ -372,6 +389,14 @@ impl Handler for SimpleHttpRequestHandler {
     fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
         self.log_line(client, message);
     }
+}
+
+/// The headers every 200 and 206 of a file carries besides its type and
+/// length: its validators, and `Accept-Ranges` to say ranges may be asked.
+fn send_validators(r: &mut Request<'_>, meta: &FileMeta) -> io::Result<()> {
+    r.send_header("Last-Modified", &meta.last_modified)?;
+    r.send_header("ETag", &meta.etag)?;
+    r.send_header("Accept-Ranges", "bytes")
 }
 
 thread_local! {

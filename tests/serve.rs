@@ -1,0 +1,336 @@
+//! The files handler's "serve like the best file servers" features over real
+//! sockets: several ranges in one request (`multipart/byteranges`), the
+//! listing as JSON, the single-page-application fallback and precompressed
+//! sidecar files. Each test serves a fresh temporary directory from a server
+//! on 127.0.0.1:0 and speaks raw HTTP/1.1 to it.
+
+mod common;
+
+use basehttp::SimpleHttpRequestHandler;
+use basehttp::server::Threading;
+use common::{Client, Response, TestServer, config, pattern};
+use std::fs;
+use std::path::Path;
+use tempfile::TempDir;
+
+type Server = TestServer<SimpleHttpRequestHandler, Threading>;
+
+/// A fresh directory holding `files` (path, contents), parents created.
+fn site(files: &[(&str, &[u8])]) -> TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (rel, contents) in files {
+        let path = dir.path().join(rel);
+        fs::create_dir_all(path.parent().expect("a parent")).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+    dir
+}
+
+/// The files handler on `dir`, changed by `f`, quiet.
+fn serve_with(
+    dir: &Path,
+    f: impl FnOnce(SimpleHttpRequestHandler) -> SimpleHttpRequestHandler,
+) -> Server {
+    let handler = SimpleHttpRequestHandler::new(dir).expect("serve the directory");
+    TestServer::start(f(handler.quiet(true)), config())
+}
+
+fn serve(dir: &Path) -> Server {
+    serve_with(dir, |h| h)
+}
+
+/// `METHOD target` with extra header lines, on the connection `c`.
+fn ask(c: &mut Client, method: &str, target: &str, headers: &[&str]) -> Response {
+    let fields: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    c.send(format!("{method} {target} HTTP/1.1\r\nHost: test\r\n{fields}\r\n").as_bytes());
+    c.read_response(method)
+        .unwrap_or_else(|e| panic!("response to {method} {target}: {e}"))
+}
+
+/// `GET target` with extra header lines, on a fresh connection.
+fn get(server: &Server, target: &str, headers: &[&str]) -> Response {
+    ask(&mut server.connect(), "GET", target, headers)
+}
+
+// ---------------------------------------------------------------------------
+// Several ranges
+// ---------------------------------------------------------------------------
+
+/// One part of a `multipart/byteranges` body.
+#[derive(Debug, PartialEq)]
+struct Part {
+    content_type: String,
+    first: usize,
+    last: usize,
+    total: usize,
+    bytes: Vec<u8>,
+}
+
+/// A `multipart/byteranges` parser of the test's own (RFC 9110 §14.6, RFC
+/// 2046 §5.1), independent of the crate's: the boundary from the
+/// `Content-Type`, then for each part its header lines and exactly the
+/// bytes its `Content-Range` announces, then the close delimiter with
+/// nothing after it but an optional CRLF.
+fn parse_byteranges(r: &Response) -> Vec<Part> {
+    let content_type = r.header("Content-Type").expect("Content-Type");
+    let boundary = content_type
+        .strip_prefix("multipart/byteranges; boundary=")
+        .unwrap_or_else(|| panic!("not multipart/byteranges: {content_type}"));
+    let delimiter = format!("--{boundary}");
+    let mut rest = &r.body[..];
+    // An optional preamble: here only an empty line.
+    if let Some(after) = rest.strip_prefix(b"\r\n") {
+        rest = after;
+    }
+    let mut parts = Vec::new();
+    loop {
+        rest = rest
+            .strip_prefix(delimiter.as_bytes())
+            .unwrap_or_else(|| panic!("no delimiter at {:?}", String::from_utf8_lossy(rest)));
+        if let Some(after) = rest.strip_prefix(b"--") {
+            assert!(
+                after.is_empty() || after == b"\r\n",
+                "bytes after the close"
+            );
+            return parts;
+        }
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .expect("CRLF after the delimiter");
+        let (mut content_type, mut range) = (None, None);
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n").expect("a line");
+            let line = std::str::from_utf8(&rest[..end]).expect("a text line");
+            rest = &rest[end + 2..];
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("a header line");
+            match name.to_ascii_lowercase().as_str() {
+                "content-type" => content_type = Some(value.trim().to_string()),
+                "content-range" => range = Some(value.trim().to_string()),
+                other => panic!("unexpected part header {other}"),
+            }
+        }
+        let range = range.expect("Content-Range in every part");
+        let (span, total) = range
+            .strip_prefix("bytes ")
+            .and_then(|r| r.split_once('/'))
+            .expect("bytes FIRST-LAST/TOTAL");
+        let (first, last) = span.split_once('-').expect("FIRST-LAST");
+        let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+        let n = last - first + 1;
+        parts.push(Part {
+            content_type: content_type.expect("Content-Type in every part"),
+            first,
+            last,
+            total: total.parse().unwrap(),
+            bytes: rest[..n].to_vec(),
+        });
+        rest = rest[n..].strip_prefix(b"\r\n").expect("CRLF after a part");
+    }
+}
+
+#[test]
+fn several_ranges_give_a_multipart_206_whose_parts_are_the_files_slices() {
+    let body = pattern(10_000);
+    let dir = site(&[("a.txt", &body)]);
+    let server = serve(dir.path());
+    let mut c = server.connect();
+    let r = ask(&mut c, "GET", "/a.txt", &["Range: bytes=200-299,0-99,-50"]);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("Content-Range"), None);
+    assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+    assert!(r.header("ETag").is_some() && r.header("Last-Modified").is_some());
+    let parts = parse_byteranges(&r);
+    // In ascending order, each the slice its Content-Range names.
+    let spans: Vec<(usize, usize)> = parts.iter().map(|p| (p.first, p.last)).collect();
+    assert_eq!(spans, [(0, 99), (200, 299), (9950, 9999)]);
+    for p in &parts {
+        assert_eq!(p.content_type, "text/plain; charset=utf-8");
+        assert_eq!(p.total, 10_000);
+        assert_eq!(p.bytes, &body[p.first..=p.last]);
+    }
+    // Content-Length was exact: the connection reads the next response.
+    assert_eq!(ask(&mut c, "GET", "/a.txt", &[]).body, body);
+}
+
+#[test]
+fn a_multipart_body_is_exactly_as_rfc_9110_lays_it_out() {
+    let dir = site(&[("a.txt", b"0123456789abcdefghij")]);
+    let server = serve(dir.path());
+    let r = get(&server, "/a.txt", &["Range: bytes=2-4,10-12"]);
+    assert_eq!(r.status, 206);
+    let content_type = r.header("Content-Type").unwrap();
+    let b = content_type
+        .strip_prefix("multipart/byteranges; boundary=")
+        .unwrap();
+    assert!(
+        !b.is_empty() && b.len() <= 70,
+        "RFC 2046 §5.1.1: 1 to 70 characters"
+    );
+    let expected = format!(
+        "\r\n--{b}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Range: bytes 2-4/20\r\n\
+         \r\n\
+         234\r\n\
+         --{b}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Range: bytes 10-12/20\r\n\
+         \r\n\
+         abc\r\n\
+         --{b}--\r\n"
+    );
+    assert_eq!(r.text(), expected);
+    assert_eq!(r.content_length(), Some(expected.len()));
+}
+
+#[test]
+fn overlapping_and_adjacent_ranges_are_merged() {
+    let body = pattern(1000);
+    let dir = site(&[("a.bin", &body)]);
+    let server = serve(dir.path());
+    let mut c = server.connect();
+    // Merged into one: a plain 206.
+    for range in ["bytes=0-99,50-149", "bytes=100-149,0-99", "bytes=0-9,0-149"] {
+        let r = ask(&mut c, "GET", "/a.bin", &[&format!("Range: {range}")]);
+        assert_eq!(r.status, 206, "{range}");
+        assert_eq!(
+            r.header("Content-Range"),
+            Some("bytes 0-149/1000"),
+            "{range}"
+        );
+        assert_eq!(r.body, &body[..150], "{range}");
+    }
+    // Three ranges of which two overlap: two parts.
+    let r = ask(&mut c, "GET", "/a.bin", &["Range: bytes=0-9,5-14,30-39"]);
+    let spans: Vec<(usize, usize)> = parse_byteranges(&r)
+        .iter()
+        .map(|p| (p.first, p.last))
+        .collect();
+    assert_eq!(spans, [(0, 14), (30, 39)]);
+}
+
+#[test]
+fn too_many_ranges_or_too_many_bytes_get_the_whole_file() {
+    let body = pattern(1000);
+    let dir = site(&[("a.bin", &body)]);
+    let server = serve(dir.path());
+    let hundred = (0..100)
+        .map(|i| format!("{}-{}", i * 5, i * 5 + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let limit = basehttp::files::MAX_RANGES;
+    let just_enough = (0..limit)
+        .map(|i| format!("{}-{}", i * 5, i * 5 + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    // The "Apache Killer" (CVE-2011-3192): many overlapping ranges.
+    let killer = std::iter::once("0-".to_string())
+        .chain((1..10).map(|i| format!("{i}-")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut c = server.connect();
+    for range in [hundred.as_str(), "0-999,0-999", "0-,-1000", killer.as_str()] {
+        let r = ask(&mut c, "GET", "/a.bin", &[&format!("Range: bytes={range}")]);
+        assert_eq!(r.status, 200, "{range}");
+        assert_eq!(r.header("Content-Range"), None);
+        assert_eq!(r.body, body, "{range}");
+    }
+    let r = ask(
+        &mut c,
+        "GET",
+        "/a.bin",
+        &[&format!("Range: bytes={just_enough}")],
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(parse_byteranges(&r).len(), limit);
+}
+
+#[test]
+fn hostile_range_headers_never_break_the_connection() {
+    let body = pattern(1000);
+    let dir = site(&[("a.bin", &body)]);
+    let server = serve(dir.path());
+    // Thousands of ranges, within the header line limit.
+    let huge = format!("Range: bytes={}", "1-2,".repeat(10_000));
+    let mut c = server.connect();
+    for header in [
+        huge.as_str(),
+        "Range: bytes=0-9,,,",
+        "Range: bytes=0-9,x-y",
+        "Range: bytes=0-9,9-0",
+        "Range: bytes=0-9;20-29",
+        "Range: bytes=,",
+        "Range: bytes=0-9,20-29,",
+        "Range: bytes=\u{e9}",
+        "Range: bytes=18446744073709551615-18446744073709551616,0-1",
+    ] {
+        let r = ask(&mut c, "GET", "/a.bin", &[header]);
+        assert!(matches!(r.status, 200 | 206), "{header}: {}", r.status);
+        match r.status {
+            200 => assert_eq!(r.body, body),
+            _ if r.header("Content-Range").is_some() => {}
+            _ => {
+                for p in parse_byteranges(&r) {
+                    assert_eq!(p.bytes, &body[p.first..=p.last], "{header}");
+                }
+            }
+        }
+    }
+    // No range within the file: 416 with the length.
+    let r = ask(&mut c, "GET", "/a.bin", &["Range: bytes=2000-,3000-3001"]);
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("Content-Range"), Some("bytes */1000"));
+    // Ranges past the end are left out; the rest are served.
+    let r = ask(&mut c, "GET", "/a.bin", &["Range: bytes=0-1,3000-3001,8-9"]);
+    assert_eq!(parse_byteranges(&r).len(), 2);
+}
+
+#[test]
+fn if_range_decides_for_several_ranges_too() {
+    let body = pattern(1000);
+    let dir = site(&[("a.bin", &body)]);
+    let server = serve(dir.path());
+    let etag = get(&server, "/a.bin", &[])
+        .header("ETag")
+        .unwrap()
+        .to_string();
+    let current = format!("If-Range: {etag}");
+    let r = get(&server, "/a.bin", &["Range: bytes=0-1,8-9", &current]);
+    assert_eq!(r.status, 206);
+    assert_eq!(parse_byteranges(&r).len(), 2);
+    let r = get(
+        &server,
+        "/a.bin",
+        &["Range: bytes=0-1,8-9", "If-Range: \"old\""],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, body);
+    // HEAD ignores Range (RFC 9110 §14.2).
+    let r = ask(
+        &mut server.connect(),
+        "HEAD",
+        "/a.bin",
+        &["Range: bytes=0-1,8-9"],
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn parts_of_a_large_file_are_streamed_from_the_middle() {
+    let body = pattern(3 << 20);
+    let dir = site(&[("big.bin", &body)]);
+    let server = serve(dir.path());
+    let r = get(
+        &server,
+        "/big.bin",
+        &["Range: bytes=100-1000099,2000000-2999999,-5"],
+    );
+    let parts = parse_byteranges(&r);
+    assert_eq!(parts.len(), 3);
+    for p in &parts {
+        assert!(p.bytes == body[p.first..=p.last], "{}-{}", p.first, p.last);
+    }
+}
