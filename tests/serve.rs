@@ -334,3 +334,149 @@ fn parts_of_a_large_file_are_streamed_from_the_middle() {
         assert!(p.bytes == body[p.first..=p.last], "{}-{}", p.first, p.last);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The listing as JSON
+// ---------------------------------------------------------------------------
+
+/// A directory with a file of known time, a subdirectory, a link, a
+/// dangling link, a name that is not UTF-8 and one that needs escaping.
+fn listed_site() -> TempDir {
+    use std::os::unix::ffi::OsStrExt;
+    use std::time::{Duration, UNIX_EPOCH};
+    let dir = site(&[
+        ("a.txt", b"abc"),
+        ("Sub/inner.txt", b"x"),
+        ("we\"ird\\\n\u{1}.txt", b"12345"),
+    ]);
+    let file = fs::File::options()
+        .write(true)
+        .open(dir.path().join("a.txt"))
+        .unwrap();
+    file.set_modified(UNIX_EPOCH + Duration::from_secs(1_197_216_034))
+        .unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.path().join("link")).unwrap();
+    std::os::unix::fs::symlink("nowhere", dir.path().join("dangling")).unwrap();
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    fs::write(dir.path().join(latin1), b"1").unwrap();
+    dir
+}
+
+/// The JSON array of a listing response, checked with serde_json.
+fn json_entries(r: &Response) -> Vec<serde_json::Value> {
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert_eq!(r.header("Vary"), Some("Accept"));
+    let value: serde_json::Value = serde_json::from_slice(&r.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&r.body)));
+    value.as_array().expect("a JSON array").clone()
+}
+
+#[test]
+fn the_listing_as_json_describes_each_entry() {
+    let dir = listed_site();
+    let server = serve(dir.path());
+    let entries = json_entries(&get(&server, "/?format=json", &[]));
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    // The listing's order: by lower-cased name.
+    assert_eq!(
+        names,
+        [
+            "a.txt",
+            "caf\u{fffd}.txt",
+            "dangling",
+            "link",
+            "Sub",
+            "we\"ird\\\n\u{1}.txt"
+        ]
+    );
+    let by_name = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(
+        *by_name("a.txt"),
+        serde_json::json!({"name": "a.txt", "type": "file", "size": 3, "modified": "2007-12-09T16:00:34Z"})
+    );
+    let sub = by_name("Sub");
+    assert_eq!(
+        (&sub["type"], &sub["size"]),
+        (&"dir".into(), &serde_json::Value::Null)
+    );
+    let link = by_name("link");
+    assert_eq!(
+        (&link["type"], &link["size"]),
+        (&"symlink".into(), &serde_json::Value::Null)
+    );
+    assert_eq!(link["modified"], "2007-12-09T16:00:34Z");
+    let dangling = by_name("dangling");
+    assert_eq!(dangling["type"], "symlink");
+    assert_eq!(dangling["modified"], serde_json::Value::Null);
+    assert_eq!(by_name("we\"ird\\\n\u{1}.txt")["size"], 5);
+    for entry in &entries {
+        let object = entry.as_object().unwrap();
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["modified", "name", "size", "type"]);
+        if let Some(modified) = entry["modified"].as_str() {
+            // RFC 3339 in UTC: YYYY-MM-DDTHH:MM:SSZ.
+            let b = modified.as_bytes();
+            assert_eq!(b.len(), 20, "{modified}");
+            assert_eq!(
+                (b[4], b[7], b[10], b[13], b[16], b[19]),
+                (b'-', b'-', b'T', b':', b':', b'Z')
+            );
+        }
+    }
+}
+
+#[test]
+fn json_is_chosen_by_accept_and_html_stays_the_default() {
+    let dir = listed_site();
+    let server = serve(dir.path());
+    let by_query = json_entries(&get(&server, "/?format=json", &[]));
+    for accept in [
+        "Accept: application/json",
+        "Accept: application/json, text/plain, */*",
+        "Accept: text/html;q=0.5, application/json",
+    ] {
+        assert_eq!(
+            json_entries(&get(&server, "/", &[accept])),
+            by_query,
+            "{accept}"
+        );
+    }
+    for accept in [
+        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept: */*",
+        "Accept: application/json;q=0",
+        "Accept: application/json;q=bogus",
+        "Accept: text/html, application/json;q=0.9",
+    ] {
+        let r = get(&server, "/", &[accept]);
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("text/html; charset=utf-8"),
+            "{accept}"
+        );
+        assert_eq!(r.header("Vary"), Some("Accept"), "{accept}");
+    }
+    // A subdirectory, with other query parameters beside.
+    let inner = json_entries(&get(&server, "/Sub/?x=1&format=json", &[]));
+    assert_eq!(
+        inner,
+        [
+            serde_json::json!({"name": "inner.txt", "type": "file", "size": 1,
+            "modified": inner[0]["modified"]})
+        ]
+    );
+    // HEAD: the same head, no body.
+    let r = ask(&mut server.connect(), "HEAD", "/?format=json", &[]);
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert!(r.body.is_empty());
+}

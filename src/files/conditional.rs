@@ -41,6 +41,30 @@ impl Modified {
     pub(super) fn http_date(self) -> httpdate::HttpDate {
         httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(self.0))
     }
+
+    /// The time in RFC 3339, UTC: `2007-12-09T16:00:34Z`.
+    pub(super) fn rfc3339(self) -> String {
+        let (days, secs) = (self.0 / 86_400, self.0 % 86_400);
+        let (year, month, day) = civil_from_days(days);
+        let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: Howard Hinnant's
+/// `civil_from_days` (eras of 400 years, years starting in March).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A strong entity tag (RFC 9110 §8.8.3): the file's inode, size and
@@ -162,5 +186,31 @@ mod tests {
             Some(Modified(1_197_216_034))
         );
         assert_eq!(Modified::from_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_197_216_034, "2007-12-09T16:00:34Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (951_868_799, "2000-02-29T23:59:59Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (Modified::MAX, "9999-12-31T23:59:59Z"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(Modified(secs).rfc3339(), want);
+        }
+        // The same calendar as httpdate's, day by day over 400 years.
+        for day in (0..146_097u64).step_by(7) {
+            let m = Modified(day * 86_400 + 86_399);
+            let http = m.http_date().to_string();
+            let (y, mo, d) = civil_from_days(day);
+            let months = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let want = format!("{d:02} {} {y}", months[(mo - 1) as usize]);
+            assert!(http.contains(&want), "{http} vs {want}");
+        }
     }
 }

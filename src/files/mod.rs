@@ -6,7 +6,9 @@
 //! directory is answered with its `index.html` (or `index.htm`) if it has
 //! one, and otherwise with a generated listing of its entries; a directory
 //! asked for without its trailing slash (`/docs`) is first redirected to
-//! `/docs/`, so that relative links in the page resolve inside it.
+//! `/docs/`, so that relative links in the page resolve inside it. Scripts
+//! get the listing as JSON with `Accept: application/json` or
+//! `?format=json`.
 //!
 //! Beyond what Python's handler does, the caching and partial-content parts
 //! of HTTP are implemented, as browsers and media players expect:
@@ -54,6 +56,7 @@
 mod cache;
 mod conditional;
 mod listing;
+mod negotiate;
 mod path;
 mod range;
 
