@@ -43,6 +43,10 @@ struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+
+    /// Single-page application: a GET for a missing path whose Accept names text/html gets /index.html with status 200 (paths with an extension still 404)
+    #[arg(long)]
+    spa: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -138,6 +142,7 @@ fn run(args: Args) -> Result<(), Failure> {
         Ok(SimpleHttpRequestHandler::new(&directory)
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
+            .spa(args.spa)
             .with_protocol_version(version))
     };
     // Fails here, before anything listens, if the directory is unusable.

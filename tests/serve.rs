@@ -5,6 +5,8 @@
 //! on 127.0.0.1:0 and speaks raw HTTP/1.1 to it.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use basehttp::SimpleHttpRequestHandler;
 use basehttp::server::Threading;
@@ -479,4 +481,108 @@ fn json_is_chosen_by_accept_and_html_stays_the_default() {
     let r = ask(&mut server.connect(), "HEAD", "/?format=json", &[]);
     assert_eq!(r.header("Content-Type"), Some("application/json"));
     assert!(r.body.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Single-page applications
+// ---------------------------------------------------------------------------
+
+const BROWSER: &str = "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+const APP: &[u8] = b"<!doctype html><div id=app></div>";
+
+fn app_site() -> TempDir {
+    site(&[
+        ("index.html", APP),
+        ("real.txt", b"real"),
+        ("sub/page.txt", b"p"),
+    ])
+}
+
+#[test]
+fn spa_answers_a_browsers_missing_page_with_the_index() {
+    let dir = app_site();
+    let server = serve_with(dir.path(), |h| h.spa(true));
+    let mut c = server.connect();
+    for target in [
+        "/users/42",
+        "/users/42/",
+        "/deep/ly/nested?tab=2",
+        "/sub/missing",
+    ] {
+        let r = ask(&mut c, "GET", target, &[BROWSER]);
+        assert_eq!((r.status, &r.body[..]), (200, APP), "{target}");
+        assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    }
+    // What exists is served as it is.
+    assert_eq!(ask(&mut c, "GET", "/real.txt", &[BROWSER]).text(), "real");
+    assert_eq!(ask(&mut c, "GET", "/sub/page.txt", &[BROWSER]).text(), "p");
+    // HEAD is GET without the body.
+    let r = ask(&mut c, "HEAD", "/users/42", &[BROWSER]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_length(), Some(APP.len()));
+    // The index's validators hold: a browser's revalidation gets 304.
+    let etag = ask(&mut c, "GET", "/users/42", &[BROWSER])
+        .header("ETag")
+        .unwrap()
+        .to_string();
+    let r = ask(
+        &mut c,
+        "GET",
+        "/users/7",
+        &[BROWSER, &format!("If-None-Match: {etag}")],
+    );
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn spa_leaves_assets_scripts_and_unsafe_paths_alone() {
+    let dir = app_site();
+    let server = serve_with(dir.path(), |h| h.spa(true));
+    // Not a browser's navigation: `*/*` alone, no Accept, html refused,
+    // a bogus weight.
+    for accept in [
+        "Accept: */*",
+        "Accept: application/json",
+        "Accept: text/html;q=0",
+        "Accept: text/html;q=x",
+        "Accept: text/*",
+        "X-None: 1",
+    ] {
+        let r = get(&server, "/users/42", &[accept]);
+        assert_eq!(r.status, 404, "{accept}");
+    }
+    // Assets (an extension) stay 404.
+    for target in ["/app.js", "/img/logo.png", "/users/v1.2", "/missing.html"] {
+        assert_eq!(get(&server, target, &[BROWSER]).status, 404, "{target}");
+    }
+    // Path safety comes first.
+    for target in ["/../index.html", "/users/%2e%2e/x", "/a%2fb", "/a%00b"] {
+        assert_eq!(get(&server, target, &[BROWSER]).status, 400, "{target}");
+    }
+    // Without the option, or without an index page: 404.
+    let off = serve(dir.path());
+    assert_eq!(get(&off, "/users/42", &[BROWSER]).status, 404);
+    let empty = site(&[("real.txt", b"real")]);
+    let no_index = serve_with(empty.path(), |h| h.spa(true));
+    assert_eq!(get(&no_index, "/users/42", &[BROWSER]).status, 404);
+}
+
+#[test]
+fn the_binary_takes_spa() {
+    let dir = app_site();
+    let server = process::Process::start(
+        process::basehttp()
+            .args(["-q", "-b", "127.0.0.1", "--spa", "0"])
+            .current_dir(dir.path()),
+    );
+    let mut c = Client::connect(server.addr());
+    let r = ask(&mut c, "GET", "/route", &[BROWSER]);
+    assert_eq!((r.status, &r.body[..]), (200, APP));
+    assert_eq!(ask(&mut c, "GET", "/app.js", &[BROWSER]).status, 404);
+    // A value for the flag is a usage error.
+    let exited = process::run_to_exit(process::basehttp().args(["--spa=yes", "0"]));
+    assert_eq!(exited.status.code(), Some(2));
+    assert_eq!(exited.stderr.lines().count(), 1, "{}", exited.stderr);
+    let help = process::run_to_exit(process::basehttp().arg("--help"));
+    assert!(help.stdout.contains("--spa"));
 }

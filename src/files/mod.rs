@@ -67,7 +67,8 @@ use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
 use cache::{FileMeta, OpenFiles};
 use conditional::{not_modified, range_applies};
 use http::{StatusCode, Version};
-use path::{OpenError, Root, parse_target, redirect_to_directory};
+use negotiate::named_quality;
+use path::{OpenError, Root, Target, parse_target, redirect_to_directory};
 use range::{ByteRange, Multipart, parse_range};
 use rustix::fs::FileType;
 use std::ffi::OsStr;
@@ -104,7 +105,7 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
-/// | nothing there | 404 |
+/// | nothing there | 404 (with [`spa`](Self::spa), a browser's page request gets `/index.html` with 200) |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
 ///
@@ -147,6 +148,9 @@ pub struct SimpleHttpRequestHandler {
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
+    /// Whether a missing page falls back to `/index.html`: see
+    /// [`spa`](Self::spa).
+    spa: bool,
 }
 
 impl SimpleHttpRequestHandler {
@@ -163,6 +167,7 @@ impl SimpleHttpRequestHandler {
             quiet: false,
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
+            spa: false,
         })
     }
 
@@ -200,6 +205,21 @@ impl SimpleHttpRequestHandler {
         self
     }
 
+    /// Whether to answer a browser's request for a missing path with
+    /// `/index.html` and status 200, as single-page applications need: their
+    /// script draws the page for `/users/42` in the browser, and a reload
+    /// must not give 404 (the binary's `--spa`). Default `false`.
+    ///
+    /// Only a `GET` (or `HEAD`) whose `Accept` names `text/html` itself
+    /// (a browser's navigation; `*/*` alone does not count) falls back, and
+    /// only for a path whose last segment has no extension: a missing
+    /// `/app.js` or `/logo.png` still gets 404. A path refused for safety
+    /// (`..`, an encoded `/`) is refused before the fallback is considered.
+    pub fn spa(mut self, spa: bool) -> Self {
+        self.spa = spa;
+        self
+    }
+
     /// The served directory, as given to [`new`](Self::new) and made
     /// absolute.
     pub fn directory(&self) -> &Path {
@@ -216,18 +236,35 @@ impl SimpleHttpRequestHandler {
                 return Ok(());
             }
         };
-        if let Some(hit) = self.cache.get(&self.root, &target) {
+        self.serve_target(r, &target, self.spa)
+    }
+
+    /// Answers with what `target` names; a missing path gets `/index.html`
+    /// instead if `spa_fallback` and [`spa_applies`] say so.
+    fn serve_target(
+        &self,
+        r: &mut Request<'_>,
+        target: &Target<'_>,
+        spa_fallback: bool,
+    ) -> HandlerResult {
+        if let Some(hit) = self.cache.get(&self.root, target) {
             return self.send_file(r, &hit.file, &hit.meta);
         }
         let fd = match self.root.open(target.rel()) {
             Ok(fd) => fd,
+            Err(OpenError::NotFound) if spa_fallback && spa_applies(r, target) => {
+                return match parse_target(SPA_PAGE) {
+                    Ok(index) => self.serve_target(r, &index, false),
+                    Err(_) => self.send_open_error(r, OpenError::NotFound),
+                };
+            }
             Err(e) => return self.send_open_error(r, e),
         };
         let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
         match FileType::from_raw_mode(stat.st_mode) {
             FileType::Directory => {
                 if !target.trailing_slash {
-                    return redirect_to_directory(r, &target);
+                    return redirect_to_directory(r, target);
                 }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
@@ -241,7 +278,7 @@ impl SimpleHttpRequestHandler {
                                 // index.htm kept, a new index.html would
                                 // stay unseen.
                                 if page == INDEX_PAGES[0] {
-                                    self.cache.remember(&target, rel, &file, &stat, &meta);
+                                    self.cache.remember(target, rel, &file, &stat, &meta);
                                 }
                                 return self.send_file(r, &file, &meta);
                             }
@@ -250,7 +287,7 @@ impl SimpleHttpRequestHandler {
                         Err(e) => return self.send_open_error(r, e),
                     }
                 }
-                listing::list_directory(r, &self.root, fd, &target)
+                listing::list_directory(r, &self.root, fd, target)
             }
             FileType::RegularFile if target.trailing_slash => {
                 // `/file.txt/` names no directory (Python answers the same).
@@ -261,7 +298,7 @@ impl SimpleHttpRequestHandler {
                 let file = File::from(fd);
                 let meta = FileMeta::new(&stat, Path::new(OsStr::from_bytes(target.rel())));
                 self.cache
-                    .remember(&target, target.rel().to_vec(), &file, &stat, &meta);
+                    .remember(target, target.rel().to_vec(), &file, &stat, &meta);
                 self.send_file(r, &file, &meta)
             }
             _ => {
@@ -392,6 +429,24 @@ impl Handler for SimpleHttpRequestHandler {
     fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
         self.log_line(client, message);
     }
+}
+
+/// The page a single-page application's missing paths are answered with.
+const SPA_PAGE: &str = "/index.html";
+
+/// Whether a request for a missing `target` gets [`SPA_PAGE`] instead:
+/// a `GET` or `HEAD` whose `Accept` names `text/html` with a weight above
+/// 0 (a browser navigating, not a script or an `<img>`), for a path whose
+/// last segment has no extension (not an asset).
+fn spa_applies(r: &Request<'_>, target: &Target<'_>) -> bool {
+    let last = target
+        .rel()
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or_default();
+    let asset = Path::new(OsStr::from_bytes(last)).extension().is_some();
+    let html = named_quality(r.headers.get_all("Accept"), "text/html").is_some_and(|q| q > 0);
+    matches!(r.command, "GET" | "HEAD") && html && !asset
 }
 
 /// The headers every 200 and 206 of a file carries besides its type and
