@@ -586,3 +586,218 @@ fn the_binary_takes_spa() {
     let help = process::run_to_exit(process::basehttp().arg("--help"));
     assert!(help.stdout.contains("--spa"));
 }
+
+// ---------------------------------------------------------------------------
+// Precompressed sidecars
+// ---------------------------------------------------------------------------
+
+const PLAIN: &[u8] = b"console.log('plain, uncompressed');";
+const BR: &[u8] = b"brotli bytes";
+const ZSTD: &[u8] = b"zstd bytes, a few more";
+const GZIP: &[u8] = b"gzip bytes";
+
+/// `app.js` with all three sidecars, `only.js` with a `.gz` only, `bare.js`
+/// with none.
+fn compressed_site() -> TempDir {
+    site(&[
+        ("app.js", PLAIN),
+        ("app.js.br", BR),
+        ("app.js.zst", ZSTD),
+        ("app.js.gz", GZIP),
+        ("only.js", PLAIN),
+        ("only.js.gz", GZIP),
+        ("bare.js", PLAIN),
+    ])
+}
+
+/// `GET target` with `Accept-Encoding: accept` (none if empty): the body
+/// and its `Content-Encoding`.
+fn encoded(server: &Server, target: &str, accept: &str) -> (Vec<u8>, Option<String>) {
+    let field = format!("Accept-Encoding: {accept}");
+    let headers: &[&str] = if accept.is_empty() { &[] } else { &[&field] };
+    let r = get(server, target, headers);
+    assert_eq!(r.status, 200, "{target} with {accept:?}");
+    assert_eq!(
+        r.header("Vary"),
+        Some("Accept-Encoding"),
+        "{target} with {accept:?}"
+    );
+    let coding = r.header("Content-Encoding").map(str::to_string);
+    (r.body, coding)
+}
+
+#[test]
+fn precompressed_copies_are_chosen_by_preference_and_weight() {
+    let dir = compressed_site();
+    let server = serve(dir.path());
+    let (br, zstd, gzip) = (Some("br"), Some("zstd"), Some("gzip"));
+    let cases: &[(&str, &str, &[u8], Option<&str>)] = &[
+        ("/app.js", "gzip, deflate, br, zstd", BR, br),
+        ("/app.js", "gzip, zstd", ZSTD, zstd),
+        ("/app.js", "gzip", GZIP, gzip),
+        ("/app.js", "x-gzip", GZIP, gzip),
+        ("/app.js", "GZIP", GZIP, gzip),
+        ("/app.js", "gzip;q=1, br;q=0.5", GZIP, gzip),
+        ("/app.js", "br;q=0.5, zstd;q=0.8, gzip;q=0.1", ZSTD, zstd),
+        ("/app.js", "br;q=0, gzip", GZIP, gzip),
+        ("/app.js", "*", BR, br),
+        ("/app.js", "*;q=0.5, gzip", GZIP, gzip),
+        ("/app.js", "br;q=0, *", ZSTD, zstd),
+        // Refused or not offered: the plain file.
+        ("/app.js", "br;q=0, zstd;q=0, gzip;q=0", PLAIN, None),
+        ("/app.js", "*;q=0", PLAIN, None),
+        ("/app.js", "identity", PLAIN, None),
+        ("/app.js", "deflate", PLAIN, None),
+        ("/app.js", "", PLAIN, None),
+        ("/only.js", "br, zstd", PLAIN, None),
+        ("/only.js", "br, gzip", GZIP, gzip),
+        // Bogus weights: the element does not count.
+        ("/app.js", "br;q=2, zstd;q=abc, gzip;q=-1", PLAIN, None),
+        ("/app.js", "br;q=1.5, gzip;q=0.5", GZIP, gzip),
+        ("/app.js", "br;q=, ;;;, ,gzip", GZIP, gzip),
+        ("/app.js", "br;q=0.0001", PLAIN, None),
+    ];
+    for (target, accept, body, coding) in cases {
+        let got = encoded(&server, target, accept);
+        assert_eq!(
+            (got.0.as_slice(), got.1.as_deref()),
+            (*body, *coding),
+            "{target} with Accept-Encoding: {accept:?}"
+        );
+    }
+}
+
+#[test]
+fn an_encoded_response_keeps_the_type_and_has_its_own_validators() {
+    let dir = compressed_site();
+    let server = serve(dir.path());
+    let plain = get(&server, "/app.js", &[]);
+    let br = get(&server, "/app.js", &["Accept-Encoding: br"]);
+    assert_eq!(br.header("Content-Type"), plain.header("Content-Type"));
+    assert_eq!(
+        br.header("Content-Length"),
+        Some(BR.len().to_string().as_str())
+    );
+    let (plain_tag, br_tag) = (plain.header("ETag").unwrap(), br.header("ETag").unwrap());
+    assert_ne!(
+        plain_tag, br_tag,
+        "RFC 9110 §8.8.3: one tag per representation"
+    );
+    assert!(br_tag.starts_with('"') && br_tag.ends_with('"'));
+    // Each tag revalidates its own representation.
+    let mut c = server.connect();
+    let if_br = format!("If-None-Match: {br_tag}");
+    let r = ask(&mut c, "GET", "/app.js", &["Accept-Encoding: br", &if_br]);
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("ETag"), Some(br_tag));
+    assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+    let if_plain = format!("If-None-Match: {plain_tag}");
+    assert_eq!(ask(&mut c, "GET", "/app.js", &[&if_plain]).status, 304);
+    let r = ask(
+        &mut c,
+        "GET",
+        "/app.js",
+        &["Accept-Encoding: br", &if_plain],
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, BR));
+    let r = ask(&mut c, "GET", "/app.js", &[&if_br]);
+    assert_eq!((r.status, r.body.as_slice()), (200, PLAIN));
+    // A file without sidecars does not vary.
+    let r = ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: br, gzip"]);
+    assert_eq!(r.body, PLAIN);
+    assert_eq!(
+        (r.header("Vary"), r.header("Content-Encoding")),
+        (None, None)
+    );
+    // HEAD: the same head.
+    let r = ask(&mut c, "HEAD", "/app.js", &["Accept-Encoding: zstd"]);
+    assert_eq!(r.header("Content-Encoding"), Some("zstd"));
+    assert_eq!(r.content_length(), Some(ZSTD.len()));
+}
+
+#[test]
+fn ranges_count_the_encoded_bytes() {
+    let dir = compressed_site();
+    let server = serve(dir.path());
+    let mut c = server.connect();
+    let r = ask(
+        &mut c,
+        "GET",
+        "/app.js",
+        &["Accept-Encoding: br", "Range: bytes=2-5"],
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("Content-Encoding"), Some("br"));
+    assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+    let range = format!("bytes 2-5/{}", BR.len());
+    assert_eq!(r.header("Content-Range"), Some(range.as_str()));
+    assert_eq!(r.body, &BR[2..=5]);
+    let r = ask(
+        &mut c,
+        "GET",
+        "/app.js",
+        &["Accept-Encoding: gzip", "Range: bytes=0-1,4-5"],
+    );
+    let parts = parse_byteranges(&r);
+    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(
+        (parts[0].total, &parts[1].bytes[..]),
+        (GZIP.len(), &GZIP[4..=5])
+    );
+    // Past the end of the encoded bytes, though not of the plain file.
+    let past = format!("Range: bytes={}-", GZIP.len() + 1);
+    let r = ask(&mut c, "GET", "/app.js", &["Accept-Encoding: gzip", &past]);
+    assert_eq!(r.status, 416);
+    let range = format!("bytes */{}", GZIP.len());
+    assert_eq!(r.header("Content-Range"), Some(range.as_str()));
+    assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+}
+
+#[test]
+fn sidecars_follow_the_directory_rules_and_the_cache() {
+    let dir = compressed_site();
+    let root = dir.path();
+    // An index page with a sidecar.
+    fs::create_dir(root.join("docs")).unwrap();
+    fs::write(root.join("docs/index.html"), "<p>plain</p>").unwrap();
+    fs::write(root.join("docs/index.html.gz"), GZIP).unwrap();
+    // A sidecar that is a link leading outside, one that is a directory.
+    let outside = site(&[("secret.br", b"TOP SECRET")]);
+    fs::write(root.join("leak.js"), PLAIN).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.br"), root.join("leak.js.br")).unwrap();
+    fs::write(root.join("odd.js"), PLAIN).unwrap();
+    fs::create_dir(root.join("odd.js.gz")).unwrap();
+    let server = serve(root);
+    let r = get(&server, "/docs/", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.body, GZIP);
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    let r = get(&server, "/leak.js", &["Accept-Encoding: br"]);
+    assert_eq!((r.status, r.body.as_slice()), (200, PLAIN));
+    let r = get(&server, "/odd.js", &["Accept-Encoding: gzip"]);
+    assert_eq!((r.body.as_slice(), r.header("Vary")), (PLAIN, None));
+    // Served from the open-file cache, the choice is made anew each time.
+    let mut c = server.connect();
+    for _ in 0..2 {
+        assert_eq!(
+            ask(&mut c, "GET", "/app.js", &["Accept-Encoding: br"]).body,
+            BR
+        );
+        assert_eq!(ask(&mut c, "GET", "/app.js", &[]).body, PLAIN);
+    }
+    // A sidecar added later is seen at once.
+    assert_eq!(
+        ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
+        PLAIN
+    );
+    fs::write(root.join("bare.js.gz"), GZIP).unwrap();
+    assert_eq!(
+        ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
+        GZIP
+    );
+    // The sidecar itself is an ordinary file when asked for by name.
+    let r = ask(&mut c, "GET", "/app.js.gz", &[]);
+    assert_eq!(
+        (r.body.as_slice(), r.header("Content-Encoding")),
+        (GZIP, None)
+    );
+}

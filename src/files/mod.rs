@@ -29,6 +29,9 @@
 //!   bytes in all than the file holds, get the whole file with 200 (the
 //!   defence against the 2011 "Apache Killer"). `If-Range` makes the range
 //!   conditional on the file being unchanged (RFC 9110 §14).
+//! - **Precompressed files.** `app.js.br`, `app.js.zst` or `app.js.gz`
+//!   beside `app.js` is sent in its place, with `Content-Encoding`, to a
+//!   client whose `Accept-Encoding` takes it: see [`PRECOMPRESSED`].
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -47,7 +50,9 @@
 //! One file per concern: `path` turns a request target into a path under
 //! the directory and opens it safely; `conditional` holds the validators
 //! and conditional requests; `range` parses ranges and lays out
-//! multi-range bodies; `listing` builds a directory's page;
+//! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
+//! `precompressed` finds the compressed copies beside a file; `listing`
+//! builds a directory's page;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
@@ -58,9 +63,11 @@ mod conditional;
 mod listing;
 mod negotiate;
 mod path;
+mod precompressed;
 mod range;
 
 pub use cache::OPEN_FILE_CACHE;
+pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
 
 use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
@@ -248,7 +255,7 @@ impl SimpleHttpRequestHandler {
         spa_fallback: bool,
     ) -> HandlerResult {
         if let Some(hit) = self.cache.get(&self.root, target) {
-            return self.send_file(r, &hit.file, &hit.meta);
+            return self.send_file(r, &hit.file, &hit.meta, &hit.path);
         }
         let fd = match self.root.open(target.rel()) {
             Ok(fd) => fd,
@@ -278,9 +285,10 @@ impl SimpleHttpRequestHandler {
                                 // index.htm kept, a new index.html would
                                 // stay unseen.
                                 if page == INDEX_PAGES[0] {
-                                    self.cache.remember(target, rel, &file, &stat, &meta);
+                                    self.cache
+                                        .remember(target, rel.clone(), &file, &stat, &meta);
                                 }
-                                return self.send_file(r, &file, &meta);
+                                return self.send_file(r, &file, &meta, &rel);
                             }
                         }
                         Err(OpenError::NotFound) => {}
@@ -299,7 +307,7 @@ impl SimpleHttpRequestHandler {
                 let meta = FileMeta::new(&stat, Path::new(OsStr::from_bytes(target.rel())));
                 self.cache
                     .remember(target, target.rel().to_vec(), &file, &stat, &meta);
-                self.send_file(r, &file, &meta)
+                self.send_file(r, &file, &meta, target.rel())
             }
             _ => {
                 r.send_error_message(StatusCode::FORBIDDEN, Some("Not a regular file"), None)?;
@@ -326,14 +334,32 @@ impl SimpleHttpRequestHandler {
         Ok(())
     }
 
-    /// Sends a regular file, whole or the part a `Range` asks for, or 304 if
-    /// the client's copy is current.
-    fn send_file(&self, r: &mut Request<'_>, file: &File, meta: &FileMeta) -> HandlerResult {
+    /// Sends the regular file found at `rel`, whole or the part a `Range`
+    /// asks for, or 304 if the client's copy is current; or, in its place,
+    /// a precompressed copy the client accepts (see [`PRECOMPRESSED`]).
+    fn send_file(
+        &self,
+        r: &mut Request<'_>,
+        file: &File,
+        meta: &FileMeta,
+        rel: &[u8],
+    ) -> HandlerResult {
+        let sidecars = precompressed::find(r, &self.root, rel, &meta.content_type);
+        let (file, meta, coding) = match &sidecars.chosen {
+            Some(s) => (&s.file, &s.meta, Some(s.coding)),
+            None => (file, meta, None),
+        };
+        let encoding = Encoding {
+            coding,
+            vary: sidecars.vary,
+        };
         let len = meta.len;
         if not_modified(r, meta) {
             r.send_response(StatusCode::NOT_MODIFIED)?;
             r.send_header("ETag", &meta.etag)?;
             r.send_header("Last-Modified", &meta.last_modified)?;
+            // RFC 9110 §15.4.5: a 304 carries the Vary a 200 would.
+            encoding.send_vary(r)?;
             r.end_headers()?;
             return Ok(());
         }
@@ -362,6 +388,7 @@ impl SimpleHttpRequestHandler {
                 r.send_header("Content-Type", body.content_type())?;
                 r.send_header("Content-Length", body.len())?;
                 send_validators(r, meta)?;
+                encoding.send_headers(r)?;
                 r.end_headers()?;
                 body.write(r, file)?;
                 return Ok(());
@@ -371,10 +398,17 @@ impl SimpleHttpRequestHandler {
                 // again. The request was well formed, only the range was
                 // out of bounds: the connection stays.
                 let range = format!("bytes */{len}");
+                let vary = ("Vary", "Accept-Encoding");
+                let headers = [("Content-Range", range.as_str()), vary];
+                let headers = if encoding.vary {
+                    &headers[..]
+                } else {
+                    &headers[..1]
+                };
                 r.send_error_details(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     ErrorDetails {
-                        headers: &[("Content-Range", &range)],
+                        headers,
                         keep_alive: true,
                         ..ErrorDetails::default()
                     },
@@ -385,6 +419,7 @@ impl SimpleHttpRequestHandler {
         r.send_header("Content-Type", &meta.content_type)?;
         r.send_header("Content-Length", count)?;
         send_validators(r, meta)?;
+        encoding.send_headers(r)?;
         r.end_headers()?;
         match usize::try_from(count) {
             Ok(small) if small <= SMALL_FILE && r.command != "HEAD" => {
@@ -447,6 +482,34 @@ fn spa_applies(r: &Request<'_>, target: &Target<'_>) -> bool {
     let asset = Path::new(OsStr::from_bytes(last)).extension().is_some();
     let html = named_quality(r.headers.get_all("Accept"), "text/html").is_some_and(|q| q > 0);
     matches!(r.command, "GET" | "HEAD") && html && !asset
+}
+
+/// How a file's response is encoded, and whether it varies by
+/// `Accept-Encoding`: see [`PRECOMPRESSED`].
+struct Encoding {
+    /// The `Content-Encoding` of a precompressed copy sent in its place.
+    coding: Option<&'static str>,
+    /// Whether the file has a precompressed copy at all.
+    vary: bool,
+}
+
+impl Encoding {
+    /// `Content-Encoding` and `Vary`, where they apply.
+    fn send_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        if let Some(coding) = self.coding {
+            r.send_header("Content-Encoding", coding)?;
+        }
+        self.send_vary(r)
+    }
+
+    /// `Vary: Accept-Encoding` if the file has a precompressed copy: the
+    /// choice depended on that header (RFC 9110 §12.5.5).
+    fn send_vary(&self, r: &mut Request<'_>) -> io::Result<()> {
+        if self.vary {
+            r.send_header("Vary", "Accept-Encoding")?;
+        }
+        Ok(())
+    }
 }
 
 /// The headers every 200 and 206 of a file carries besides its type and
