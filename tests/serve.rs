@@ -290,6 +290,56 @@ fn hostile_range_headers_never_break_the_connection() {
     assert_eq!(parse_byteranges(&r).len(), 2);
 }
 
+/// Several ranges of a 1 GiB file (sparse, so the disk holds nothing)
+/// through the binary: the parts are streamed, the server's peak resident
+/// memory stays small, and the body is as long as announced.
+#[test]
+fn several_ranges_of_a_1_gib_file_stream_in_small_memory() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    const GIB: u64 = 1 << 30;
+    let dir = site(&[]);
+    fs::File::create(dir.path().join("huge.bin"))
+        .and_then(|f| f.set_len(GIB))
+        .unwrap();
+    let server = process::Process::start(
+        process::basehttp()
+            .args(["-q", "-b", "127.0.0.1", "0"])
+            .current_dir(dir.path()),
+    );
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream.set_read_timeout(Some(process::TIMEOUT)).unwrap();
+    let half = GIB / 2;
+    write!(
+        stream,
+        "GET /huge.bin HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Range: bytes=0-{},{}-\r\n\r\n",
+        half - 2,
+        half
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        assert!(!line.is_empty(), "the head ended early");
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = Some(v.trim().parse::<u64>().unwrap());
+        }
+    }
+    let length = length.expect("Content-Length");
+    assert!(length > GIB - 1, "{length}");
+    // Counted, not kept: the client holds no more than the server does.
+    let body = std::io::copy(&mut reader.by_ref(), &mut std::io::sink()).unwrap();
+    assert_eq!(body, length);
+    if let Some(peak) = server.status_kb("VmHWM") {
+        assert!(peak < 32 * 1024, "peak RSS {peak} kB");
+    }
+}
+
 #[test]
 fn if_range_decides_for_several_ranges_too() {
     let body = pattern(1000);
