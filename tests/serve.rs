@@ -844,6 +844,21 @@ fn sidecars_follow_the_directory_rules_and_the_cache() {
         ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
         GZIP
     );
+    // A path too long to be put together on the stack.
+    let long = format!("{}/{}.js", "d".repeat(200), "f".repeat(100));
+    fs::create_dir(root.join("d".repeat(200))).unwrap();
+    fs::write(root.join(&long), PLAIN).unwrap();
+    fs::write(root.join(format!("{long}.zst")), ZSTD).unwrap();
+    let r = ask(
+        &mut c,
+        "GET",
+        &format!("/{long}"),
+        &["Accept-Encoding: zstd"],
+    );
+    assert_eq!(
+        (r.body.as_slice(), r.header("Content-Encoding")),
+        (ZSTD, Some("zstd"))
+    );
     // The sidecar itself is an ordinary file when asked for by name.
     let r = ask(&mut c, "GET", "/app.js.gz", &[]);
     assert_eq!(

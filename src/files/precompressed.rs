@@ -57,8 +57,7 @@ pub(super) fn find(r: &Request<'_>, root: &Root, rel: &[u8], content_type: &str)
     let mut best: Option<(Quality, usize)> = None;
     let mut vary = false;
     for (i, (coding, suffix)) in PRECOMPRESSED.iter().enumerate() {
-        let path = sidecar_path(rel, suffix);
-        let Ok(stat) = root.stat(&path) else {
+        let Some(stat) = stat_sidecar(root, rel, suffix) else {
             continue;
         };
         if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
@@ -74,6 +73,25 @@ pub(super) fn find(r: &Request<'_>, root: &Root, rel: &[u8], content_type: &str)
     let chosen = best.and_then(|(_, i)| open(root, rel, i, content_type));
     Sidecars { vary, chosen }
 }
+
+/// What the sidecar of `rel` with `suffix` is, if there is one: its path
+/// put together on the stack, so the look-up allocates nothing for paths
+/// up to [`STACK_PATH`] bytes.
+fn stat_sidecar(root: &Root, rel: &[u8], suffix: &str) -> Option<rustix::fs::Stat> {
+    let mut buf = [0u8; STACK_PATH];
+    let len = rel.len() + suffix.len();
+    if len > buf.len() {
+        return root.stat(&sidecar_path(rel, suffix)).ok();
+    }
+    buf[..rel.len()].copy_from_slice(rel);
+    buf[rel.len()..len].copy_from_slice(suffix.as_bytes());
+    root.stat(&buf[..len]).ok()
+}
+
+/// The longest sidecar path put together on the stack (longer ones are
+/// allocated): 256 bytes, as rustix converts paths on the stack up to that
+/// size too.
+const STACK_PATH: usize = 256;
 
 /// `rel` with `suffix` appended.
 fn sidecar_path(rel: &[u8], suffix: &str) -> Vec<u8> {
