@@ -59,6 +59,10 @@ struct Args {
     /// Set SO_REUSEPORT, so that several processes can listen on one port (each started with this option)
     #[arg(long)]
     reuse_port: bool,
+
+    /// Single-page application: a GET for a missing path whose Accept names text/html gets /index.html with status 200 (paths with an extension still 404)
+    #[arg(long)]
+    spa: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -154,6 +158,7 @@ fn run(args: Args) -> Result<(), Failure> {
         Ok(SimpleHttpRequestHandler::new(&directory)
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
+            .spa(args.spa)
             .with_protocol_version(version))
     };
     // Fails here, before anything listens, if the directory is unusable.

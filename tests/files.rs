@@ -682,7 +682,7 @@ fn ranges_the_server_does_not_take_get_the_whole_file() {
     let tree = Tree::new();
     tree.file("a.bin", pattern(100));
     let server = tree.serve();
-    for range in ["bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=x-y"] {
+    for range in ["bytes=0-99,0-99", "items=0-1", "bytes=5-1", "bytes=x-y"] {
         let r = request(&server, "GET", "/a.bin", &[format!("Range: {range}")]);
         assert_eq!((r.status, r.body.len()), (200, 100), "{range}");
         assert_eq!(r.header("Content-Range"), None);

@@ -95,7 +95,7 @@ impl OpenFiles {
 pub(super) struct CachedFile {
     /// The file's path under the directory (for a directory request, its
     /// index page).
-    path: Box<[u8]>,
+    pub(super) path: Box<[u8]>,
     pub(super) file: File,
     /// What `fstat` said when it was opened.
     stat: Stat,

@@ -6,7 +6,7 @@
 //! time to the second ([`Modified`]), and a strong `ETag` ([`ETag`]). A
 //! client sends them back: `If-None-Match` and `If-Modified-Since` ask for
 //! the file only if it changed, else an empty 304 ([`not_modified`], RFC
-//! 9110 §13); `Range` asks for part of it ([`parse_range`], §14), and
+//! 9110 §13); `Range` asks for part of it (see `range`, §14), and
 //! `If-Range` only while it is the version the client holds
 //! ([`range_applies`], §13.1.5).
 
@@ -41,6 +41,30 @@ impl Modified {
     pub(super) fn http_date(self) -> httpdate::HttpDate {
         httpdate::HttpDate::from(UNIX_EPOCH + Duration::from_secs(self.0))
     }
+
+    /// The time in RFC 3339, UTC: `2007-12-09T16:00:34Z`.
+    pub(super) fn rfc3339(self) -> String {
+        let (days, secs) = (self.0 / 86_400, self.0 % 86_400);
+        let (year, month, day) = civil_from_days(days);
+        let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: Howard Hinnant's
+/// `civil_from_days` (eras of 400 years, years starting in March).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A strong entity tag (RFC 9110 §8.8.3): the file's inode, size and
@@ -125,77 +149,6 @@ pub(super) fn range_applies(r: &Request<'_>, meta: &FileMeta) -> bool {
     }
 }
 
-/// What a `Range` header asks of a representation of a given length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ByteRange {
-    /// No usable range: send the whole file with 200. Used for syntax the
-    /// server does not understand and for several ranges at once, which a
-    /// server may ignore (RFC 9110 §14.2).
-    Whole,
-    /// Bytes `first..=last`, both within the file: 206.
-    Part { first: u64, last: u64 },
-    /// The range starts at or past the end of the file: 416.
-    Unsatisfiable,
-}
-
-/// Parses a `Range` value (RFC 9110 §14.1.2) for a file of `len` bytes: one
-/// `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` range.
-pub(super) fn parse_range(value: &[u8], len: u64) -> ByteRange {
-    let Ok(value) = std::str::from_utf8(value) else {
-        return ByteRange::Whole;
-    };
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return ByteRange::Whole;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") {
-        return ByteRange::Whole;
-    }
-    let spec = spec.trim();
-    if spec.contains(',') {
-        return ByteRange::Whole;
-    }
-    let Some((first, last)) = spec.split_once('-') else {
-        return ByteRange::Whole;
-    };
-    let (first, last) = (first.trim(), last.trim());
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if first.is_empty() {
-        // A suffix: the last N bytes, or the whole file if it is shorter.
-        if !digits(last) {
-            return ByteRange::Whole;
-        }
-        let suffix = last.parse::<u64>().unwrap_or(u64::MAX);
-        if suffix == 0 || len == 0 {
-            return ByteRange::Unsatisfiable;
-        }
-        return ByteRange::Part {
-            first: len - suffix.min(len),
-            last: len - 1,
-        };
-    }
-    if !digits(first) || !(last.is_empty() || digits(last)) {
-        return ByteRange::Whole;
-    }
-    // Too many digits to fit: surely past the end.
-    let first = first.parse::<u64>().unwrap_or(u64::MAX);
-    let last = if last.is_empty() {
-        u64::MAX
-    } else {
-        last.parse::<u64>().unwrap_or(u64::MAX)
-    };
-    if last < first {
-        // RFC 9110 §14.1.1: an invalid range-spec; the header is ignored.
-        return ByteRange::Whole;
-    }
-    if first >= len {
-        return ByteRange::Unsatisfiable;
-    }
-    ByteRange::Part {
-        first,
-        last: last.min(len - 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,91 +157,6 @@ mod tests {
     /// A `SystemTime` as whole seconds since the epoch.
     fn secs(t: SystemTime) -> u64 {
         t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-    }
-
-    #[test]
-    fn range_table() {
-        use ByteRange::*;
-        let cases: &[(&str, u64, ByteRange)] = &[
-            ("bytes=0-99", 1000, Part { first: 0, last: 99 }),
-            ("bytes=0-0", 1000, Part { first: 0, last: 0 }),
-            (
-                "bytes=100-",
-                1000,
-                Part {
-                    first: 100,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=0-",
-                1000,
-                Part {
-                    first: 0,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=990-2000",
-                1000,
-                Part {
-                    first: 990,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=-100",
-                1000,
-                Part {
-                    first: 900,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=-5000",
-                1000,
-                Part {
-                    first: 0,
-                    last: 999,
-                },
-            ),
-            ("BYTES = 1-2 ", 1000, Part { first: 1, last: 2 }),
-            (
-                "bytes=999-999",
-                1000,
-                Part {
-                    first: 999,
-                    last: 999,
-                },
-            ),
-            (
-                "bytes=0-99999999999999999999999",
-                10,
-                Part { first: 0, last: 9 },
-            ),
-            ("bytes=1000-", 1000, Unsatisfiable),
-            ("bytes=1000-1001", 1000, Unsatisfiable),
-            ("bytes=99999999999999999999999-", 10, Unsatisfiable),
-            ("bytes=-0", 1000, Unsatisfiable),
-            ("bytes=0-", 0, Unsatisfiable),
-            ("bytes=-1", 0, Unsatisfiable),
-            ("bytes=5-4", 1000, Whole),
-            ("bytes=0-1,5-6", 1000, Whole),
-            ("items=0-1", 1000, Whole),
-            ("bytes=a-b", 1000, Whole),
-            ("bytes=-", 1000, Whole),
-            ("bytes=--1", 1000, Whole),
-            ("bytes=+1-2", 1000, Whole),
-            ("bytes 0-1", 1000, Whole),
-            ("", 1000, Whole),
-        ];
-        for (value, len, want) in cases {
-            assert_eq!(
-                parse_range(value.as_bytes(), *len),
-                *want,
-                "Range: {value:?} on {len} bytes"
-            );
-        }
     }
 
     #[test]
@@ -318,5 +186,31 @@ mod tests {
             Some(Modified(1_197_216_034))
         );
         assert_eq!(Modified::from_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_197_216_034, "2007-12-09T16:00:34Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (951_868_799, "2000-02-29T23:59:59Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (Modified::MAX, "9999-12-31T23:59:59Z"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(Modified(secs).rfc3339(), want);
+        }
+        // The same calendar as httpdate's, day by day over 400 years.
+        for day in (0..146_097u64).step_by(7) {
+            let m = Modified(day * 86_400 + 86_399);
+            let http = m.http_date().to_string();
+            let (y, mo, d) = civil_from_days(day);
+            let months = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let want = format!("{d:02} {} {y}", months[(mo - 1) as usize]);
+            assert!(http.contains(&want), "{http} vs {want}");
+        }
     }
 }

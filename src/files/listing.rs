@@ -6,8 +6,14 @@
 //! can inject markup or turn its link into another scheme. A symbolic link
 //! is marked `@`, and what it leads to is described only if it may be
 //! served.
+//!
+//! Scripts get the same entries as JSON ([`wants_json`]): with `Accept:
+//! application/json` or `?format=json`, an array of `{"name", "type",
+//! "size", "modified"}` objects in the page's order. Both forms carry
+//! `Vary: Accept`, so a cache keeps them apart.
 
 use super::conditional::Modified;
+use super::negotiate::prefers;
 use super::path::{PATH_SEGMENT, Root, Target};
 use crate::handler::{HandlerResult, Request};
 use crate::status::html_escape_into;
@@ -40,13 +46,29 @@ pub(super) fn list_directory(
             return Ok(());
         }
     };
-    let page = listing_page(&target.display_path(), &entries, !target.rel().is_empty());
+    let (page, content_type) = if wants_json(r, target) {
+        (listing_json(&entries), "application/json")
+    } else {
+        let page = listing_page(&target.display_path(), &entries, !target.rel().is_empty());
+        (page, "text/html; charset=utf-8")
+    };
     r.send_response(StatusCode::OK)?;
-    r.send_header("Content-Type", "text/html; charset=utf-8")?;
+    r.send_header("Content-Type", content_type)?;
     r.send_header("Content-Length", page.len())?;
+    // The answer depends on Accept (RFC 9110 §12.5.5).
+    r.send_header("Vary", "Accept")?;
     r.end_headers()?;
     io::Write::write_all(&mut r.wfile, page.as_bytes())?;
     Ok(())
+}
+
+/// Whether the listing is asked for as JSON: `?format=json` in the query,
+/// or an `Accept` that names `application/json` above `text/html`.
+fn wants_json(r: &Request<'_>, target: &Target) -> bool {
+    let by_query = target
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "format=json"));
+    by_query || prefers(|| r.headers.get_all("Accept"), "application/json")
 }
 
 /// The entries of an open directory, sorted as Python sorts them (by
@@ -150,6 +172,64 @@ fn listing_page(path: &str, entries: &[Entry], parent: bool) -> String {
     page
 }
 
+/// The listing as a JSON array: `name` as on disk (U+FFFD for bytes that
+/// are not UTF-8), directories without a trailing slash; `type` is `file`,
+/// `dir` or `symlink`; `size` in bytes for files, else `null`; `modified`
+/// in RFC 3339 UTC, `null` where the listing shows no time.
+fn listing_json(entries: &[Entry]) -> String {
+    let mut json = String::with_capacity(2 + entries.len() * 96);
+    json.push('[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str("{\"name\":");
+        json_string(&String::from_utf8_lossy(&entry.name), &mut json);
+        let kind = match (entry.link, entry.is_dir) {
+            (true, _) => "symlink",
+            (false, true) => "dir",
+            (false, false) => "file",
+        };
+        let _ = write!(json, ",\"type\":\"{kind}\",\"size\":");
+        match entry.size.filter(|_| kind == "file") {
+            Some(size) => {
+                let _ = write!(json, "{size}");
+            }
+            None => json.push_str("null"),
+        }
+        json.push_str(",\"modified\":");
+        match entry.modified {
+            Some(m) => {
+                let _ = write!(json, "\"{}\"", m.rfc3339());
+            }
+            None => json.push_str("null"),
+        }
+        json.push('}');
+    }
+    json.push(']');
+    json
+}
+
+/// `text` as a JSON string (RFC 8259 §7): quotes, backslashes and control
+/// characters escaped; everything else as it is (JSON text is UTF-8).
+fn json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +259,21 @@ mod tests {
         ));
         assert!(page.contains("<a href=\"javascript%3Aalert%281%29/\">javascript:alert(1)/</a>"));
         assert!(page.contains("<a href=\"../\">../</a>"));
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let cases = [
+            ("plain.txt", "\"plain.txt\""),
+            ("q\"b\\s", "\"q\\\"b\\\\s\""),
+            ("l\n\r\t", "\"l\\n\\r\\t\""),
+            ("\u{1}\u{1f}\u{7f}", "\"\\u0001\\u001f\u{7f}\""),
+            ("caf\u{e9} \u{fffd} </", "\"caf\u{e9} \u{fffd} </\""),
+        ];
+        for (text, want) in cases {
+            let mut out = String::new();
+            json_string(text, &mut out);
+            assert_eq!(out, want, "{text:?}");
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! directory is answered with its `index.html` (or `index.htm`) if it has
 //! one, and otherwise with a generated listing of its entries; a directory
 //! asked for without its trailing slash (`/docs`) is first redirected to
-//! `/docs/`, so that relative links in the page resolve inside it.
+//! `/docs/`, so that relative links in the page resolve inside it. Scripts
+//! get the listing as JSON with `Accept: application/json` or
+//! `?format=json`.
 //!
 //! Beyond what Python's handler does, the caching and partial-content parts
 //! of HTTP are implemented, as browsers and media players expect:
@@ -21,8 +23,15 @@
 //!   `bytes=100-` (all from offset 100), `bytes=-100` (the last 100). The
 //!   answer is `206 Partial Content` with `Content-Range: bytes 0-99/LEN`; a
 //!   range that starts past the end is `416 Range Not Satisfiable` with
-//!   `Content-Range: bytes */LEN`. `If-Range` makes the range conditional on
-//!   the file being unchanged (RFC 9110 §14).
+//!   `Content-Range: bytes */LEN`. Several ranges (`bytes=0-99,200-299`)
+//!   are merged where they overlap or touch and sent as one
+//!   `multipart/byteranges` body; more than [`MAX_RANGES`] of them, or more
+//!   bytes in all than the file holds, get the whole file with 200 (the
+//!   defence against the 2011 "Apache Killer"). `If-Range` makes the range
+//!   conditional on the file being unchanged (RFC 9110 §14).
+//! - **Precompressed files.** `app.js.br`, `app.js.zst` or `app.js.gz`
+//!   beside `app.js` is sent in its place, with `Content-Encoding`, to a
+//!   client whose `Accept-Encoding` takes it: see [`PRECOMPRESSED`].
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -39,8 +48,11 @@
 //! same, unchanged file, so a saved or replaced file is served new at once.
 //!
 //! One file per concern: `path` turns a request target into a path under
-//! the directory and opens it safely; `conditional` holds the validators,
-//! conditional requests and ranges; `listing` builds a directory's page;
+//! the directory and opens it safely; `conditional` holds the validators
+//! and conditional requests; `range` parses ranges and lays out
+//! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
+//! `precompressed` finds the compressed copies beside a file; `listing`
+//! builds a directory's page;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
@@ -49,15 +61,22 @@
 mod cache;
 mod conditional;
 mod listing;
+mod negotiate;
 mod path;
+mod precompressed;
+mod range;
 
 pub use cache::OPEN_FILE_CACHE;
+pub use precompressed::PRECOMPRESSED;
+pub use range::MAX_RANGES;
 
 use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
 use cache::{FileMeta, OpenFiles};
-use conditional::{ByteRange, not_modified, parse_range, range_applies};
+use conditional::{not_modified, range_applies};
 use http::{StatusCode, Version};
-use path::{OpenError, Root, parse_target, redirect_to_directory};
+use negotiate::named_quality;
+use path::{OpenError, Root, Target, parse_target, redirect_to_directory};
+use range::{ByteRange, Multipart, parse_range};
 use rustix::fs::FileType;
 use std::ffi::OsStr;
 use std::fmt;
@@ -93,7 +112,7 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
-/// | nothing there | 404 |
+/// | nothing there | 404 (with [`spa`](Self::spa), a browser's page request gets `/index.html` with 200) |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
 ///
@@ -136,6 +155,9 @@ pub struct SimpleHttpRequestHandler {
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
+    /// Whether a missing page falls back to `/index.html`: see
+    /// [`spa`](Self::spa).
+    spa: bool,
 }
 
 impl SimpleHttpRequestHandler {
@@ -152,6 +174,7 @@ impl SimpleHttpRequestHandler {
             quiet: false,
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
+            spa: false,
         })
     }
 
@@ -189,6 +212,21 @@ impl SimpleHttpRequestHandler {
         self
     }
 
+    /// Whether to answer a browser's request for a missing path with
+    /// `/index.html` and status 200, as single-page applications need: their
+    /// script draws the page for `/users/42` in the browser, and a reload
+    /// must not give 404 (the binary's `--spa`). Default `false`.
+    ///
+    /// Only a `GET` (or `HEAD`) whose `Accept` names `text/html` itself
+    /// (a browser's navigation; `*/*` alone does not count) falls back, and
+    /// only for a path whose last segment has no extension: a missing
+    /// `/app.js` or `/logo.png` still gets 404. A path refused for safety
+    /// (`..`, an encoded `/`) is refused before the fallback is considered.
+    pub fn spa(mut self, spa: bool) -> Self {
+        self.spa = spa;
+        self
+    }
+
     /// The served directory, as given to [`new`](Self::new) and made
     /// absolute.
     pub fn directory(&self) -> &Path {
@@ -205,18 +243,35 @@ impl SimpleHttpRequestHandler {
                 return Ok(());
             }
         };
-        if let Some(hit) = self.cache.get(&self.root, &target) {
-            return self.send_file(r, &hit.file, &hit.meta);
+        self.serve_target(r, &target, self.spa)
+    }
+
+    /// Answers with what `target` names; a missing path gets `/index.html`
+    /// instead if `spa_fallback` and [`spa_applies`] say so.
+    fn serve_target(
+        &self,
+        r: &mut Request<'_>,
+        target: &Target<'_>,
+        spa_fallback: bool,
+    ) -> HandlerResult {
+        if let Some(hit) = self.cache.get(&self.root, target) {
+            return self.send_file(r, &hit.file, &hit.meta, &hit.path);
         }
         let fd = match self.root.open(target.rel()) {
             Ok(fd) => fd,
+            Err(OpenError::NotFound) if spa_fallback && spa_applies(r, target) => {
+                return match parse_target(SPA_PAGE) {
+                    Ok(index) => self.serve_target(r, &index, false),
+                    Err(_) => self.send_open_error(r, OpenError::NotFound),
+                };
+            }
             Err(e) => return self.send_open_error(r, e),
         };
         let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
         match FileType::from_raw_mode(stat.st_mode) {
             FileType::Directory => {
                 if !target.trailing_slash {
-                    return redirect_to_directory(r, &target);
+                    return redirect_to_directory(r, target);
                 }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
@@ -230,16 +285,17 @@ impl SimpleHttpRequestHandler {
                                 // index.htm kept, a new index.html would
                                 // stay unseen.
                                 if page == INDEX_PAGES[0] {
-                                    self.cache.remember(&target, rel, &file, &stat, &meta);
+                                    self.cache
+                                        .remember(target, rel.clone(), &file, &stat, &meta);
                                 }
-                                return self.send_file(r, &file, &meta);
+                                return self.send_file(r, &file, &meta, &rel);
                             }
                         }
                         Err(OpenError::NotFound) => {}
                         Err(e) => return self.send_open_error(r, e),
                     }
                 }
-                listing::list_directory(r, &self.root, fd, &target)
+                listing::list_directory(r, &self.root, fd, target)
             }
             FileType::RegularFile if target.trailing_slash => {
                 // `/file.txt/` names no directory (Python answers the same).
@@ -250,8 +306,8 @@ impl SimpleHttpRequestHandler {
                 let file = File::from(fd);
                 let meta = FileMeta::new(&stat, Path::new(OsStr::from_bytes(target.rel())));
                 self.cache
-                    .remember(&target, target.rel().to_vec(), &file, &stat, &meta);
-                self.send_file(r, &file, &meta)
+                    .remember(target, target.rel().to_vec(), &file, &stat, &meta);
+                self.send_file(r, &file, &meta, target.rel())
             }
             _ => {
                 r.send_error_message(StatusCode::FORBIDDEN, Some("Not a regular file"), None)?;
@@ -278,14 +334,32 @@ impl SimpleHttpRequestHandler {
         Ok(())
     }
 
-    /// Sends a regular file, whole or the part a `Range` asks for, or 304 if
-    /// the client's copy is current.
-    fn send_file(&self, r: &mut Request<'_>, file: &File, meta: &FileMeta) -> HandlerResult {
+    /// Sends the regular file found at `rel`, whole or the part a `Range`
+    /// asks for, or 304 if the client's copy is current; or, in its place,
+    /// a precompressed copy the client accepts (see [`PRECOMPRESSED`]).
+    fn send_file(
+        &self,
+        r: &mut Request<'_>,
+        file: &File,
+        meta: &FileMeta,
+        rel: &[u8],
+    ) -> HandlerResult {
+        let sidecars = precompressed::find(r, &self.root, rel, &meta.content_type);
+        let (file, meta, coding) = match &sidecars.chosen {
+            Some(s) => (&s.file, &s.meta, Some(s.coding)),
+            None => (file, meta, None),
+        };
+        let encoding = Encoding {
+            coding,
+            vary: sidecars.vary,
+        };
         let len = meta.len;
         if not_modified(r, meta) {
             r.send_response(StatusCode::NOT_MODIFIED)?;
             r.send_header("ETag", &meta.etag)?;
             r.send_header("Last-Modified", &meta.last_modified)?;
+            // RFC 9110 §15.4.5: a 304 carries the Vary a 200 would.
+            encoding.send_vary(r)?;
             r.end_headers()?;
             return Ok(());
         }
@@ -297,25 +371,44 @@ impl SimpleHttpRequestHandler {
             // RFC 9110 §14.2: Range is defined for GET only.
             ByteRange::Whole
         };
-        let (offset, count) = match range {
+        let (offset, count) = match &range {
             ByteRange::Whole => {
                 r.send_response(StatusCode::OK)?;
                 (0, len)
             }
-            ByteRange::Part { first, last } => {
+            ByteRange::Part(span) => {
                 r.send_response(StatusCode::PARTIAL_CONTENT)?;
+                let (first, last) = (span.first, span.last);
                 r.send_header("Content-Range", format_args!("bytes {first}-{last}/{len}"))?;
-                (first, last - first + 1)
+                (first, span.len())
+            }
+            ByteRange::Parts(spans) => {
+                let body = Multipart::new(spans, &meta.content_type, len);
+                r.send_response(StatusCode::PARTIAL_CONTENT)?;
+                r.send_header("Content-Type", body.content_type())?;
+                r.send_header("Content-Length", body.len())?;
+                send_validators(r, meta)?;
+                encoding.send_headers(r)?;
+                r.end_headers()?;
+                body.write(r, file)?;
+                return Ok(());
             }
             ByteRange::Unsatisfiable => {
                 // RFC 9110 §15.5.17: the length, so the client can ask
                 // again. The request was well formed, only the range was
                 // out of bounds: the connection stays.
                 let range = format!("bytes */{len}");
+                let vary = ("Vary", "Accept-Encoding");
+                let headers = [("Content-Range", range.as_str()), vary];
+                let headers = if encoding.vary {
+                    &headers[..]
+                } else {
+                    &headers[..1]
+                };
                 r.send_error_details(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     ErrorDetails {
-                        headers: &[("Content-Range", &range)],
+                        headers,
                         keep_alive: true,
                         ..ErrorDetails::default()
                     },
@@ -325,9 +418,8 @@ impl SimpleHttpRequestHandler {
         };
         r.send_header("Content-Type", &meta.content_type)?;
         r.send_header("Content-Length", count)?;
-        r.send_header("Last-Modified", &meta.last_modified)?;
-        r.send_header("ETag", &meta.etag)?;
-        r.send_header("Accept-Ranges", "bytes")?;
+        send_validators(r, meta)?;
+        encoding.send_headers(r)?;
         r.end_headers()?;
         match usize::try_from(count) {
             Ok(small) if small <= SMALL_FILE && r.command != "HEAD" => {
@@ -372,6 +464,60 @@ impl Handler for SimpleHttpRequestHandler {
     fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
         self.log_line(client, message);
     }
+}
+
+/// The page a single-page application's missing paths are answered with.
+const SPA_PAGE: &str = "/index.html";
+
+/// Whether a request for a missing `target` gets [`SPA_PAGE`] instead:
+/// a `GET` or `HEAD` whose `Accept` names `text/html` with a weight above
+/// 0 (a browser navigating, not a script or an `<img>`), for a path whose
+/// last segment has no extension (not an asset).
+fn spa_applies(r: &Request<'_>, target: &Target<'_>) -> bool {
+    let last = target
+        .rel()
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or_default();
+    let asset = Path::new(OsStr::from_bytes(last)).extension().is_some();
+    let html = named_quality(r.headers.get_all("Accept"), "text/html").is_some_and(|q| q > 0);
+    matches!(r.command, "GET" | "HEAD") && html && !asset
+}
+
+/// How a file's response is encoded, and whether it varies by
+/// `Accept-Encoding`: see [`PRECOMPRESSED`].
+struct Encoding {
+    /// The `Content-Encoding` of a precompressed copy sent in its place.
+    coding: Option<&'static str>,
+    /// Whether the file has a precompressed copy at all.
+    vary: bool,
+}
+
+impl Encoding {
+    /// `Content-Encoding` and `Vary`, where they apply.
+    fn send_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        if let Some(coding) = self.coding {
+            r.send_header("Content-Encoding", coding)?;
+        }
+        self.send_vary(r)
+    }
+
+    /// `Vary: Accept-Encoding` if the file has a precompressed copy: the
+    /// choice depended on that header (RFC 9110 §12.5.5).
+    fn send_vary(&self, r: &mut Request<'_>) -> io::Result<()> {
+        if self.vary {
+            r.send_header("Vary", "Accept-Encoding")?;
+        }
+        Ok(())
+    }
+}
+
+/// The headers every 200 and 206 of a file carries besides its type and
+/// length: its validators, and `Accept-Ranges` to say ranges may be asked.
+fn send_validators(r: &mut Request<'_>, meta: &FileMeta) -> io::Result<()> {
+    r.send_header("Last-Modified", &meta.last_modified)?;
+    r.send_header("ETag", &meta.etag)?;
+    r.send_header("Accept-Ranges", "bytes")
 }
 
 thread_local! {

@@ -195,6 +195,11 @@ impl Target<'_> {
         rel
     }
 
+    /// The query string, without its `?`, if there was one.
+    pub(super) fn query(&self) -> Option<&str> {
+        self.query
+    }
+
     /// The path as a page shows it: `/`, decoded, with the trailing slash.
     pub(super) fn display_path(&self) -> String {
         let mut path = String::from("/");
