@@ -36,6 +36,11 @@ struct Args {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Serve and list dot-files (names starting with '.'); without it they,
+    /// and anything below a dot-directory, answer 404 and are not listed
+    #[arg(long)]
+    hidden: bool,
+
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -138,6 +143,7 @@ fn run(args: Args) -> Result<(), Failure> {
         Ok(SimpleHttpRequestHandler::new(&directory)
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
+            .hidden(args.hidden)
             .with_protocol_version(version))
     };
     // Fails here, before anything listens, if the directory is unusable.

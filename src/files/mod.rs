@@ -29,6 +29,11 @@
 //!   with 403 unless [`follow_symlinks_outside`] allows it. The kernel checks
 //!   the last part (`openat2` with `RESOLVE_BENEATH`), so a link swapped in
 //!   mid-request cannot escape either.
+//! - **Hidden files.** Names starting with `.` (`.git`, `.env`, `.ssh`) are
+//!   left out of listings and answer 404, as does anything below such a
+//!   directory and a symbolic link that leads to one, unless
+//!   [`hidden`](SimpleHttpRequestHandler::hidden) allows them. Python serves
+//!   them; sharing a directory should not share its repository or secrets.
 //!
 //! File bodies up to 16 KiB are read and leave with the response head in one
 //! write; larger ones go out with
@@ -93,7 +98,7 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
-/// | nothing there | 404 |
+/// | nothing there, or a hidden file (see [`hidden`](Self::hidden)) | 404 |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
 ///
@@ -133,6 +138,8 @@ pub struct SimpleHttpRequestHandler {
     /// The same directory, opened once: every file is opened through it.
     root: Root,
     quiet: bool,
+    /// Whether dot-files are served and listed: see [`hidden`](Self::hidden).
+    hidden: bool,
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
@@ -150,6 +157,7 @@ impl SimpleHttpRequestHandler {
             directory,
             root,
             quiet: false,
+            hidden: false,
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
         })
@@ -162,6 +170,18 @@ impl SimpleHttpRequestHandler {
     /// either way.
     pub fn follow_symlinks_outside(mut self, follow: bool) -> Self {
         self.root.follow_outside = follow;
+        self
+    }
+
+    /// Whether dot-files (names starting with `.`) are served and listed
+    /// (the binary's `--hidden`). Default `false`, unlike Python: they are
+    /// absent from listings and answer 404 (as if missing), and so does
+    /// anything below a dot-directory (`/.git/config`, also asked for as
+    /// `/%2egit/config`) and any symbolic link whose target is hidden.
+    /// The check is on the decoded path and on where the opened file
+    /// really lies, so no encoding or link gets around it.
+    pub fn hidden(mut self, serve: bool) -> Self {
+        self.hidden = serve;
         self
     }
 
@@ -205,10 +225,13 @@ impl SimpleHttpRequestHandler {
                 return Ok(());
             }
         };
+        if !self.hidden && target.is_hidden() {
+            return self.send_open_error(r, OpenError::NotFound);
+        }
         if let Some(hit) = self.cache.get(&self.root, &target) {
             return self.send_file(r, &hit.file, &hit.meta);
         }
-        let fd = match self.root.open(target.rel()) {
+        let fd = match self.open(target.rel()) {
             Ok(fd) => fd,
             Err(e) => return self.send_open_error(r, e),
         };
@@ -220,7 +243,7 @@ impl SimpleHttpRequestHandler {
                 }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
-                    match self.root.open(&rel) {
+                    match self.open(&rel) {
                         Ok(fd) => {
                             let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
                             if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile {
@@ -239,7 +262,7 @@ impl SimpleHttpRequestHandler {
                         Err(e) => return self.send_open_error(r, e),
                     }
                 }
-                listing::list_directory(r, &self.root, fd, &target)
+                listing::list_directory(r, &self.root, fd, &target, self.hidden)
             }
             FileType::RegularFile if target.trailing_slash => {
                 // `/file.txt/` names no directory (Python answers the same).
@@ -258,6 +281,18 @@ impl SimpleHttpRequestHandler {
                 Ok(())
             }
         }
+    }
+
+    /// Opens `rel` under the directory; a file that really lies at a hidden
+    /// path (through a link) counts as missing unless hidden files are
+    /// served. The cache needs no check of its own: a link changed to lead
+    /// elsewhere no longer matches the file kept for its path.
+    fn open(&self, rel: &[u8]) -> Result<rustix::fd::OwnedFd, OpenError> {
+        let fd = self.root.open(rel)?;
+        if !self.hidden && self.root.leads_to_hidden(rel, &fd) {
+            return Err(OpenError::NotFound);
+        }
+        Ok(fd)
     }
 
     /// Answers a failed open with the matching error page.

@@ -1,0 +1,128 @@
+//! Sharing a directory safely with the files handler, over real sockets:
+//! hidden files, CORS, headers of one's own and Basic authentication. Each
+//! test serves a fresh temporary directory from a server on 127.0.0.1:0.
+//! The binary's side of the same options is in `share_binary.rs`.
+
+mod common;
+
+use basehttp::SimpleHttpRequestHandler;
+use basehttp::server::Threading;
+use common::{Response, TestServer, config};
+use std::fs;
+use std::os::unix::fs::symlink;
+use tempfile::TempDir;
+
+type FilesServer = TestServer<SimpleHttpRequestHandler, Threading>;
+
+/// A directory with a public file, a dot-file, a dot-directory holding a
+/// `config`, and links: `notes` to `.git/config`, `link.txt` to `a.txt`.
+fn shared_dir() -> TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let p = dir.path();
+    fs::write(p.join("a.txt"), "public").unwrap();
+    fs::write(p.join(".env"), "API_KEY=secret").unwrap();
+    fs::create_dir(p.join(".git")).unwrap();
+    fs::write(p.join(".git/config"), "[core]").unwrap();
+    fs::create_dir(p.join("sub")).unwrap();
+    fs::write(p.join("sub/.htpasswd"), "x").unwrap();
+    symlink(".git/config", p.join("notes")).unwrap();
+    symlink(".git", p.join("repo")).unwrap();
+    symlink("a.txt", p.join("link.txt")).unwrap();
+    dir
+}
+
+fn serve(
+    dir: &TempDir,
+    f: impl FnOnce(SimpleHttpRequestHandler) -> SimpleHttpRequestHandler,
+) -> FilesServer {
+    let handler = SimpleHttpRequestHandler::new(dir.path())
+        .expect("serve the directory")
+        .quiet(true);
+    TestServer::start(f(handler), config())
+}
+
+/// `METHOD target` with extra header lines, on a fresh connection.
+fn ask(server: &FilesServer, method: &str, target: &str, headers: &[&str]) -> Response {
+    server.connect().ask(method, target, headers)
+}
+
+fn get(server: &FilesServer, target: &str) -> Response {
+    ask(server, "GET", target, &[])
+}
+
+// ---------------------------------------------------------------------------
+// Hidden files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dot_files_and_everything_below_dot_directories_answer_404() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h);
+    for target in [
+        "/.env",
+        "/.git",
+        "/.git/",
+        "/.git/config",
+        "/%2egit/config",
+        "/%2Egit/%63onfig",
+        "/sub/.htpasswd",
+        "/sub/%2ehtpasswd",
+        "/./.env",
+        "/.git/config?x=1",
+    ] {
+        let r = get(&server, target);
+        assert_eq!(r.status, 404, "{target}");
+        assert!(!r.text().contains("[core]"), "{target}");
+        assert_eq!(
+            ask(&server, "HEAD", target, &[]).status,
+            404,
+            "HEAD {target}"
+        );
+    }
+    assert_eq!(get(&server, "/a.txt").text(), "public");
+}
+
+#[test]
+fn links_to_hidden_files_answer_404_and_are_not_listed() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h);
+    assert_eq!(get(&server, "/notes").status, 404);
+    assert_eq!(get(&server, "/repo/").status, 404);
+    assert_eq!(get(&server, "/repo/config").status, 404);
+    assert_eq!(get(&server, "/link.txt").text(), "public");
+    let listing = get(&server, "/");
+    assert_eq!(listing.status, 200);
+    let page = listing.text();
+    assert!(page.contains("href=\"a.txt\""), "{page}");
+    assert!(page.contains("href=\"link.txt\""), "{page}");
+    assert!(page.contains("href=\"sub/\""), "{page}");
+    for absent in [".env", ".git", "notes", "repo"] {
+        assert!(!page.contains(absent), "{absent} listed: {page}");
+    }
+    let sub = get(&server, "/sub/");
+    assert!(!sub.text().contains(".htpasswd"), "{}", sub.text());
+}
+
+#[test]
+fn a_cached_link_changed_to_a_hidden_file_answers_404() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h);
+    assert_eq!(get(&server, "/link.txt").text(), "public");
+    fs::remove_file(dir.path().join("link.txt")).unwrap();
+    symlink(".env", dir.path().join("link.txt")).unwrap();
+    assert_eq!(get(&server, "/link.txt").status, 404);
+}
+
+#[test]
+fn hidden_true_serves_and_lists_dot_files() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h.hidden(true));
+    assert_eq!(get(&server, "/.git/config").text(), "[core]");
+    assert_eq!(get(&server, "/%2egit/config").text(), "[core]");
+    assert_eq!(get(&server, "/notes").text(), "[core]");
+    assert_eq!(get(&server, "/.env").text(), "API_KEY=secret");
+    let page = get(&server, "/").text().to_owned();
+    for shown in [".env", ".git/", "notes", "repo"] {
+        assert!(page.contains(shown), "{shown} not listed: {page}");
+    }
+}
