@@ -41,6 +41,16 @@ struct Args {
     #[arg(long)]
     hidden: bool,
 
+    /// Let other sites' pages read the answers: Access-Control-Allow-Origin: * on every
+    /// response; preflights (OPTIONS) are answered 204, allowing GET and HEAD only
+    #[arg(long)]
+    cors: bool,
+
+    /// Add this header to every response (repeatable). Content-Length, Transfer-Encoding,
+    /// Connection, Trailer and Upgrade are refused
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    header: Vec<String>,
+
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -139,14 +149,16 @@ fn run(args: Args) -> Result<(), Failure> {
     } else {
         Version::HTTP_11
     };
+    let share = Share::from_args(&args)?;
     let handler = || {
-        Ok(SimpleHttpRequestHandler::new(&directory)
+        let handler = SimpleHttpRequestHandler::new(&directory)
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
-            .hidden(args.hidden)
-            .with_protocol_version(version))
+            .with_protocol_version(version);
+        share.apply(handler)
     };
-    // Fails here, before anything listens, if the directory is unusable.
+    // Fails here, before anything listens, if the directory or a header is
+    // unusable.
     handler()?;
     // Likewise an unreadable certificate or key.
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -172,6 +184,58 @@ fn run(args: Args) -> Result<(), Failure> {
 
     announce(scheme, server.local_addr());
     server.serve_until(&stop).map_err(Failure::Serve)
+}
+
+/// The options for sharing safely (`--hidden`, `--cors`, `-H`), checked
+/// once before anything listens, then applied to each handler made.
+struct Share {
+    hidden: bool,
+    cors: bool,
+    headers: Vec<(String, String)>,
+}
+
+impl Share {
+    fn from_args(args: &Args) -> Result<Share, Failure> {
+        let headers = args
+            .header
+            .iter()
+            .map(|line| parse_header(line))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Share {
+            hidden: args.hidden,
+            cors: args.cors,
+            headers,
+        })
+    }
+
+    /// `handler` with these options. A bad `-H` header is refused here:
+    /// the first handler is made before anything listens.
+    fn apply(
+        &self,
+        handler: SimpleHttpRequestHandler,
+    ) -> Result<SimpleHttpRequestHandler, Failure> {
+        let mut handler = handler.hidden(self.hidden).cors(self.cors);
+        for (name, value) in &self.headers {
+            handler = handler
+                .header(name, value)
+                .map_err(|e| Failure::Usage(format!("--header: {e}")))?;
+        }
+        Ok(handler)
+    }
+}
+
+/// `-H 'NAME: VALUE'` split at the first `:`, the value without the spaces
+/// around it.
+fn parse_header(line: &str) -> Result<(String, String), Failure> {
+    match line.split_once(':') {
+        Some((name, value)) => Ok((
+            name.to_string(),
+            value.trim_matches([' ', '\t']).to_string(),
+        )),
+        None => Err(Failure::Usage(format!(
+            "--header {line:?}: expected 'NAME: VALUE'"
+        ))),
+    }
 }
 
 /// Binds the listening socket. Without `--bind`: `::` with IPv4 accepted

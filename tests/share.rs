@@ -126,3 +126,117 @@ fn hidden_true_serves_and_lists_dot_files() {
         assert!(page.contains(shown), "{shown} not listed: {page}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// CORS and headers of one's own
+// ---------------------------------------------------------------------------
+
+/// Requests that together get a 200, a 404, a 301 and a 304.
+fn assorted(server: &FilesServer) -> Vec<Response> {
+    let ok = get(server, "/a.txt");
+    let etag = format!("If-None-Match: {}", ok.header("ETag").expect("ETag"));
+    vec![
+        get(server, "/a.txt"),
+        get(server, "/missing"),
+        get(server, "/sub"),
+        ask(server, "GET", "/a.txt", &[&etag]),
+    ]
+}
+
+#[test]
+fn cors_allows_any_origin_on_every_response() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h.cors(true));
+    let responses = assorted(&server);
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 404, 301, 304]);
+    for r in &responses {
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"), "{r:?}");
+        assert_eq!(r.header_count("Access-Control-Allow-Origin"), 1);
+        assert_eq!(r.header("Access-Control-Allow-Credentials"), None);
+    }
+    let plain = serve(&dir, |h| h);
+    for r in assorted(&plain) {
+        assert_eq!(r.header("Access-Control-Allow-Origin"), None, "{r:?}");
+    }
+}
+
+#[test]
+fn a_preflight_is_answered_204_allowing_get_and_head_only() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| h.cors(true));
+    for method in ["GET", "PUT", "DELETE"] {
+        let acrm = format!("Access-Control-Request-Method: {method}");
+        let r = ask(
+            &server,
+            "OPTIONS",
+            "/a.txt",
+            &[
+                "Origin: https://app.example",
+                &acrm,
+                "Access-Control-Request-Headers: range",
+            ],
+        );
+        assert_eq!(r.status, 204, "{method}");
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        assert_eq!(r.header("Access-Control-Allow-Methods"), Some("GET, HEAD"));
+        assert!(
+            r.header("Access-Control-Allow-Headers")
+                .unwrap()
+                .contains("Range")
+        );
+        assert_eq!(r.header("Access-Control-Allow-Credentials"), None);
+        assert!(r.body.is_empty());
+    }
+    // Not a preflight: OPTIONS is not implemented.
+    assert_eq!(ask(&server, "OPTIONS", "/a.txt", &[]).status, 501);
+    // Without --cors, a preflight is an OPTIONS like any other.
+    let plain = serve(&dir, |h| h);
+    let r = ask(
+        &plain,
+        "OPTIONS",
+        "/a.txt",
+        &["Access-Control-Request-Method: GET"],
+    );
+    assert_eq!(r.status, 501);
+}
+
+#[test]
+fn own_headers_are_added_to_every_response_in_order() {
+    let dir = shared_dir();
+    let server = serve(&dir, |h| {
+        h.header("Cache-Control", "no-store")
+            .and_then(|h| h.header("X-Robots-Tag", "noindex, nofollow"))
+            .expect("valid headers")
+    });
+    for r in assorted(&server) {
+        assert_eq!(r.header("Cache-Control"), Some("no-store"), "{r:?}");
+        assert_eq!(r.header("X-Robots-Tag"), Some("noindex, nofollow"), "{r:?}");
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let at = |n: &str| names.iter().position(|m| *m == n).unwrap();
+        assert!(at("Cache-Control") < at("X-Robots-Tag"), "{names:?}");
+    }
+}
+
+#[test]
+fn framing_headers_bad_names_and_line_breaks_are_refused() {
+    let dir = shared_dir();
+    let handler = || SimpleHttpRequestHandler::new(dir.path()).unwrap();
+    for name in basehttp::files::FRAMING_HEADERS {
+        assert!(handler().header(name, "1").is_err(), "{name}");
+        assert!(
+            handler().header(&name.to_uppercase(), "1").is_err(),
+            "{name}"
+        );
+    }
+    for (name, value) in [
+        ("Bad Name", "x"),
+        ("X-Split", "a\r\nSet-Cookie: s=1"),
+        ("", "x"),
+    ] {
+        assert!(
+            handler().header(name, value).is_err(),
+            "{name:?}: {value:?}"
+        );
+    }
+}

@@ -46,6 +46,7 @@
 //! One file per concern: `path` turns a request target into a path under
 //! the directory and opens it safely; `conditional` holds the validators,
 //! conditional requests and ranges; `listing` builds a directory's page;
+//! `headers` adds CORS and the user's headers to every response;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
@@ -53,12 +54,14 @@
 
 mod cache;
 mod conditional;
+mod headers;
 mod listing;
 mod path;
 
 pub use cache::OPEN_FILE_CACHE;
+pub use headers::{FRAMING_HEADERS, HeaderError};
 
-use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
+use crate::handler::{ErrorDetails, Handler, HandlerResult, Request, dispatch};
 use cache::{FileMeta, OpenFiles};
 use conditional::{ByteRange, not_modified, parse_range, range_applies};
 use http::{StatusCode, Version};
@@ -140,6 +143,10 @@ pub struct SimpleHttpRequestHandler {
     quiet: bool,
     /// Whether dot-files are served and listed: see [`hidden`](Self::hidden).
     hidden: bool,
+    /// Whether responses carry CORS headers: see [`cors`](Self::cors).
+    cors: bool,
+    /// Headers added to every response: see [`header`](Self::header).
+    headers: Vec<(String, String)>,
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
@@ -158,6 +165,8 @@ impl SimpleHttpRequestHandler {
             root,
             quiet: false,
             hidden: false,
+            cors: false,
+            headers: Vec::new(),
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
         })
@@ -183,6 +192,44 @@ impl SimpleHttpRequestHandler {
     pub fn hidden(mut self, serve: bool) -> Self {
         self.hidden = serve;
         self
+    }
+
+    /// Whether other sites' pages may read what this server answers (the
+    /// binary's `--cors`). Default `false`. With it, every response carries
+    /// `Access-Control-Allow-Origin: *` (and exposes `Accept-Ranges`,
+    /// `Content-Range` and `ETag` to the page), and a preflight (`OPTIONS`
+    /// with `Access-Control-Request-Method`) is answered `204 No Content`
+    /// allowing `GET` and `HEAD` only, before any credentials are checked.
+    /// `Access-Control-Allow-Credentials` is never sent, so browsers never
+    /// attach a visitor's cookies or cached passwords to those requests.
+    pub fn cors(mut self, cors: bool) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// Adds the header `name: value` to every response, error pages and
+    /// redirects included, after any earlier one (the binary's `-H`). The
+    /// header is added, not substituted: one the handler also sends (say
+    /// `Content-Type`) then appears twice.
+    ///
+    /// Refused: a name that is not a token, a value with CR, LF or NUL, and
+    /// the [`FRAMING_HEADERS`], which the server sets for each response.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    ///
+    /// let dir = std::env::temp_dir();
+    /// let handler = SimpleHttpRequestHandler::new(&dir)?
+    ///     .header("Cache-Control", "no-store")?
+    ///     .header("X-Frame-Options", "DENY")?;
+    /// assert!(SimpleHttpRequestHandler::new(&dir)?.header("Content-Length", "0").is_err());
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, HeaderError> {
+        headers::check(name, value)?;
+        self.headers.push((name.to_string(), value.to_string()));
+        Ok(self)
     }
 
     /// Whether to write no log line per request (the binary's `--quiet`).
@@ -390,6 +437,20 @@ impl SimpleHttpRequestHandler {
 }
 
 impl Handler for SimpleHttpRequestHandler {
+    /// Answers a CORS preflight if [`cors`](Self::cors) is on, then runs
+    /// the `do_*` method.
+    fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
+        if self.cors && headers::is_preflight(r) {
+            return headers::preflight(r);
+        }
+        dispatch(self, r)
+    }
+
+    /// The CORS headers and those of [`header`](Self::header).
+    fn extra_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        headers::send_all(r, self.cors, &self.headers)
+    }
+
     /// Serves a file, an index page or a directory listing.
     fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
         self.serve(r)
