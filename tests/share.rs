@@ -240,3 +240,159 @@ fn framing_headers_bad_names_and_line_breaks_are_refused() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Basic authentication
+// ---------------------------------------------------------------------------
+
+#[cfg(feature = "auth")]
+mod auth {
+    use super::*;
+    use basehttp::files::Credentials;
+
+    /// `printf %s 'open sesame' | sha256sum`, and `sha512sum`.
+    const SESAME_SHA256: &str = "41ef4bb0b23661e66301aac36066912dac037827b4ae63a7b1165a5aa93ed4eb";
+    const SESAME_SHA512: &str = "8470cdd3bf1ef85d5f092bce5ae5af97ce50820481bf43b2413807fec37e2785\
+                                 b533a65d4c7d71695b141d81ebcd4b6c4def4284e6067f0b9ddc318b1b230205";
+
+    /// `Authorization` lines: `printf %s USER:PASSWORD | base64`.
+    const ALICE: &str = "Authorization: Basic YWxpY2U6d29uZGVyOmxhbmQ="; // alice:wonder:land
+    const ALICE_NEARLY: &str = "Authorization: Basic YWxpY2U6d29uZGVyOmxhbg=="; // alice:wonder:lan
+    const ALICE_WRONG: &str = "Authorization: Basic YWxpY2U6d29uZGVybGFuZA=="; // alice:wonderland
+    const MALLORY: &str = "Authorization: Basic bWFsbG9yeTp3b25kZXI6bGFuZA=="; // mallory:wonder:land
+    const BOB: &str = "Authorization: Basic Ym9iOm9wZW4gc2VzYW1l"; // bob:open sesame
+    const CAROL: &str = "Authorization: Basic Y2Fyb2w6b3BlbiBzZXNhbWU="; // carol:open sesame
+
+    /// alice with a password in clear (holding a `:`), bob and carol with
+    /// the same password hashed with SHA-256 and SHA-512.
+    fn credentials() -> Credentials {
+        let mut c = Credentials::new();
+        c.add_line("alice:wonder:land").unwrap();
+        c.add_line(&format!("bob:sha256:{SESAME_SHA256}")).unwrap();
+        c.add_line(&format!("carol:sha512:{SESAME_SHA512}"))
+            .unwrap();
+        c
+    }
+
+    fn assert_challenged(r: &Response, what: &str) {
+        assert_eq!(r.status, 401, "{what}");
+        assert_eq!(
+            r.header("WWW-Authenticate"),
+            Some("Basic realm=\"basehttp\""),
+            "{what}"
+        );
+        assert_eq!(r.header("Connection"), None, "{what}: the connection stays");
+    }
+
+    #[test]
+    fn missing_wrong_and_unknown_credentials_get_the_same_401() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()));
+        let mut pages = Vec::new();
+        for (what, headers) in [
+            ("missing", &[][..]),
+            ("wrong password", &[ALICE_WRONG][..]),
+            ("nearly right password", &[ALICE_NEARLY][..]),
+            ("unknown user", &[MALLORY][..]),
+            (
+                "another scheme",
+                &["Authorization: Bearer YWxpY2U6d29uZGVyOmxhbmQ="][..],
+            ),
+            ("not base64", &["Authorization: Basic ***"][..]),
+        ] {
+            for target in ["/a.txt", "/", "/missing", "/.env"] {
+                let r = ask(&server, "GET", target, headers);
+                assert_challenged(&r, what);
+                pages.push(r.text().to_owned());
+            }
+            assert_challenged(&ask(&server, "HEAD", "/a.txt", headers), what);
+        }
+        // The page never says which part failed.
+        assert!(pages.iter().all(|p| p == &pages[0]), "{pages:?}");
+        assert!(pages[0].contains("401"));
+        assert!(!pages[0].contains("alice") && !pages[0].to_lowercase().contains("password"));
+    }
+
+    #[test]
+    fn clear_and_hashed_passwords_open_the_files() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()));
+        for who in [ALICE, BOB, CAROL] {
+            let r = ask(&server, "GET", "/a.txt", &[who]);
+            assert_eq!((r.status, r.text()), (200, "public"), "{who}");
+            assert_eq!(ask(&server, "GET", "/", &[who]).status, 200, "{who}");
+            // Hidden files stay hidden to those who log in.
+            assert_eq!(ask(&server, "GET", "/.env", &[who]).status, 404, "{who}");
+        }
+    }
+
+    #[test]
+    fn a_401_keeps_the_connection_for_the_retry_with_credentials() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()));
+        let mut c = server.connect();
+        assert_challenged(&c.ask("GET", "/a.txt", &[]), "first try");
+        let r = c.ask("GET", "/a.txt", &[BOB]);
+        assert_eq!((r.status, r.text()), (200, "public"));
+    }
+
+    #[test]
+    fn public_read_opens_get_and_head_and_guards_other_methods() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()).public_read(true));
+        assert_eq!(get(&server, "/a.txt").text(), "public");
+        assert_eq!(get(&server, "/").status, 200);
+        assert_eq!(ask(&server, "HEAD", "/a.txt", &[]).status, 200);
+        for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"] {
+            let mut c = server.connect();
+            c.send(
+                format!("{method} /a.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc")
+                    .as_bytes(),
+            );
+            let r = c.read_response(method).unwrap();
+            assert_challenged(&r, method);
+            // With credentials the method reaches its handler (none here).
+            assert_eq!(
+                ask(&server, method, "/a.txt", &[ALICE]).status,
+                501,
+                "{method}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_expecting_100_continue_gets_the_401_before_sending_its_body() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()).public_read(true));
+        let mut c = server.connect();
+        c.send(
+            b"PUT /new.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\
+              Expect: 100-continue\r\nConnection: close\r\n\r\n",
+        );
+        // The first response is the 401, not a 100 Continue.
+        let r = c.read_response("PUT").unwrap();
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.header("WWW-Authenticate"),
+            Some("Basic realm=\"basehttp\"")
+        );
+    }
+
+    #[test]
+    fn a_preflight_needs_no_credentials_and_other_requests_do() {
+        let dir = shared_dir();
+        let server = serve(&dir, |h| h.auth(credentials()).cors(true));
+        let r = ask(
+            &server,
+            "OPTIONS",
+            "/a.txt",
+            &["Access-Control-Request-Method: GET"],
+        );
+        assert_eq!(r.status, 204);
+        assert_eq!(r.header("Access-Control-Allow-Credentials"), None);
+        let r = get(&server, "/a.txt");
+        assert_challenged(&r, "GET");
+        // The 401 carries the CORS header too, so the page can see it.
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+    }
+}

@@ -34,6 +34,12 @@
 //!   directory and a symbolic link that leads to one, unless
 //!   [`hidden`](SimpleHttpRequestHandler::hidden) allows them. Python serves
 //!   them; sharing a directory should not share its repository or secrets.
+//! - **Sharing.** [`auth`](SimpleHttpRequestHandler::auth) asks for a
+//!   password (HTTP Basic, for every request or, with
+//!   [`public_read`](SimpleHttpRequestHandler::public_read), for writes
+//!   only; feature `auth`); [`cors`](SimpleHttpRequestHandler::cors) lets
+//!   other sites' pages read the files; [`header`](SimpleHttpRequestHandler::header)
+//!   adds a header of one's own to every response.
 //!
 //! File bodies up to 16 KiB are read and leave with the response head in one
 //! write; larger ones go out with
@@ -46,18 +52,23 @@
 //! One file per concern: `path` turns a request target into a path under
 //! the directory and opens it safely; `conditional` holds the validators,
 //! conditional requests and ranges; `listing` builds a directory's page;
-//! `headers` adds CORS and the user's headers to every response;
+//! `headers` adds CORS and the user's headers to every response; `auth`
+//! checks Basic credentials;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
 //! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
 
+#[cfg(feature = "auth")]
+mod auth;
 mod cache;
 mod conditional;
 mod headers;
 mod listing;
 mod path;
 
+#[cfg(feature = "auth")]
+pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
 pub use headers::{FRAMING_HEADERS, HeaderError};
 
@@ -101,6 +112,7 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
+/// | credentials required (see [`auth`](Self::auth)) and missing or wrong | 401 |
 /// | nothing there, or a hidden file (see [`hidden`](Self::hidden)) | 404 |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
@@ -147,6 +159,13 @@ pub struct SimpleHttpRequestHandler {
     cors: bool,
     /// Headers added to every response: see [`header`](Self::header).
     headers: Vec<(String, String)>,
+    /// Who may ask: see [`auth`](Self::auth).
+    #[cfg(feature = "auth")]
+    credentials: Option<Credentials>,
+    /// Whether `GET` and `HEAD` need no credentials: see
+    /// [`public_read`](Self::public_read).
+    #[cfg(feature = "auth")]
+    public_read: bool,
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
@@ -167,6 +186,10 @@ impl SimpleHttpRequestHandler {
             hidden: false,
             cors: false,
             headers: Vec::new(),
+            #[cfg(feature = "auth")]
+            credentials: None,
+            #[cfg(feature = "auth")]
+            public_read: false,
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
         })
@@ -230,6 +253,62 @@ impl SimpleHttpRequestHandler {
         headers::check(name, value)?;
         self.headers.push((name.to_string(), value.to_string()));
         Ok(self)
+    }
+
+    /// Requires HTTP Basic authentication with one of `credentials` for
+    /// every request (the binary's `--auth` and `--auth-file`; feature
+    /// `auth`). Default: none required. A request without accepted
+    /// credentials gets `401 Unauthorized` with `WWW-Authenticate: Basic
+    /// realm="basehttp"` ([`CHALLENGE`]), and its page does not say whether
+    /// the user or the password was wrong; the time to answer does not tell
+    /// either (see [`Credentials::verify`]). A CORS preflight is answered
+    /// before credentials are checked (browsers send none with it).
+    ///
+    /// Basic authentication sends passwords in clear text: serve over
+    /// HTTPS, or on the loopback interface. Log lines show the request
+    /// line, never the `Authorization` header.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    /// use basehttp::files::Credentials;
+    ///
+    /// let mut credentials = Credentials::new();
+    /// credentials.add_line("alice:wonderland")?;
+    /// let handler = SimpleHttpRequestHandler::new(std::env::temp_dir())?
+    ///     .auth(credentials)
+    ///     .public_read(true);
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "auth")]
+    pub fn auth(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// With [`auth`](Self::auth): whether `GET` and `HEAD` need no
+    /// credentials, while every other method (uploads, the listing's upload
+    /// form) still does (the binary's `--public-read`). Default `false`.
+    /// Without `auth` it changes nothing.
+    #[cfg(feature = "auth")]
+    pub fn public_read(mut self, public: bool) -> Self {
+        self.public_read = public;
+        self
+    }
+
+    /// Whether the request may go on: no credentials required, a public
+    /// read, or accepted credentials.
+    #[cfg(feature = "auth")]
+    fn authorized(&self, r: &Request<'_>) -> bool {
+        let Some(credentials) = &self.credentials else {
+            return true;
+        };
+        if self.public_read && matches!(r.command, "GET" | "HEAD") {
+            return true;
+        }
+        r.headers
+            .get_bytes("Authorization")
+            .is_some_and(|h| credentials.verify_authorization(h))
     }
 
     /// Whether to write no log line per request (the binary's `--quiet`).
@@ -437,13 +516,32 @@ impl SimpleHttpRequestHandler {
 }
 
 impl Handler for SimpleHttpRequestHandler {
-    /// Answers a CORS preflight if [`cors`](Self::cors) is on, then runs
-    /// the `do_*` method.
+    /// Answers a CORS preflight if [`cors`](Self::cors) is on; then asks
+    /// for credentials if [`auth`](Self::auth) requires them and they are
+    /// missing or wrong (401); then runs the `do_*` method.
     fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
         if self.cors && headers::is_preflight(r) {
             return headers::preflight(r);
         }
+        #[cfg(feature = "auth")]
+        if !self.authorized(r) {
+            return auth::challenge(r);
+        }
         dispatch(self, r)
+    }
+
+    /// A client waiting for `100 Continue` without accepted credentials
+    /// gets the 401 at once, and never sends its body.
+    #[cfg(feature = "auth")]
+    fn handle_expect_100(
+        &self,
+        r: &mut Request<'_>,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        if self.authorized(r) || (self.cors && headers::is_preflight(r)) {
+            return Ok(true);
+        }
+        auth::challenge(r)?;
+        Ok(false)
     }
 
     /// The CORS headers and those of [`header`](Self::header).
