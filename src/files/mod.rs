@@ -34,12 +34,11 @@
 //!   directory and a symbolic link that leads to one, unless
 //!   [`hidden`](SimpleHttpRequestHandler::hidden) allows them. Python serves
 //!   them; sharing a directory should not share its repository or secrets.
-//! - **Sharing.** [`auth`](SimpleHttpRequestHandler::auth) asks for a
-//!   password (HTTP Basic, for every request or, with
-//!   [`public_read`](SimpleHttpRequestHandler::public_read), for writes
-//!   only; feature `auth`); [`cors`](SimpleHttpRequestHandler::cors) lets
-//!   other sites' pages read the files; [`header`](SimpleHttpRequestHandler::header)
-//!   adds a header of one's own to every response.
+//! - **Sharing.** `auth` asks for a password (HTTP Basic, for every request
+//!   or, with `public_read`, for writes only; feature `auth`);
+//!   [`cors`](SimpleHttpRequestHandler::cors) lets other sites' pages read
+//!   the files; [`header`](SimpleHttpRequestHandler::header) adds a header
+//!   of one's own to every response.
 //!
 //! File bodies up to 16 KiB are read and leave with the response head in one
 //! write; larger ones go out with
@@ -112,7 +111,7 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
-/// | credentials required (see [`auth`](Self::auth)) and missing or wrong | 401 |
+/// | credentials required (see `auth`, feature `auth`) and missing or wrong | 401 |
 /// | nothing there, or a hidden file (see [`hidden`](Self::hidden)) | 404 |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
@@ -517,7 +516,7 @@ impl SimpleHttpRequestHandler {
 
 impl Handler for SimpleHttpRequestHandler {
     /// Answers a CORS preflight if [`cors`](Self::cors) is on; then asks
-    /// for credentials if [`auth`](Self::auth) requires them and they are
+    /// for credentials if `auth` requires them and they are
     /// missing or wrong (401); then runs the `do_*` method.
     fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
         if self.cors && headers::is_preflight(r) {
