@@ -205,8 +205,9 @@ fn run(args: Args) -> Result<(), Failure> {
     server.serve_until(&stop).map_err(Failure::Serve)
 }
 
-/// The options for sharing safely (`--hidden`, `--cors`, `-H`), checked
-/// once before anything listens, then applied to each handler made.
+/// The options for sharing safely (`--hidden`, `--cors`, `-H`, `--auth`,
+/// `--auth-file`, `--public-read`), checked once before anything listens,
+/// then applied to each handler made.
 struct Share {
     hidden: bool,
     cors: bool,
