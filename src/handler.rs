@@ -118,19 +118,39 @@ pub trait Handler: Send + Sync + 'static {
         r.unsupported_method()
     }
 
-    /// Calls the `do_*` method for the request's method. Override it to
-    /// route every method through one function (as [`handler_fn`] does).
+    /// Calls the `do_*` method for the request's method ([`dispatch`]).
+    /// Override it to route every method through one function (as
+    /// [`handler_fn`] does), or to check something before any method runs
+    /// (credentials, say) and then call [`dispatch`].
     fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
-        match r.command {
-            "GET" => self.do_get(r),
-            "HEAD" => self.do_head(r),
-            "POST" => self.do_post(r),
-            "PUT" => self.do_put(r),
-            "DELETE" => self.do_delete(r),
-            "OPTIONS" => self.do_options(r),
-            "PATCH" => self.do_patch(r),
-            _ => self.do_method(r),
-        }
+        dispatch(self, r)
+    }
+
+    /// Adds headers of your own to every final response, right after
+    /// `Server` and `Date`: called by [`Request::send_response`], and so for
+    /// error pages, redirects and `304 Not Modified` too (not for interim
+    /// 1xx responses). Default: nothing.
+    ///
+    /// Python programs override `end_headers` for this, the usual way to
+    /// give `SimpleHTTPRequestHandler` a CORS header:
+    ///
+    /// ```
+    /// use basehttp::{Handler, HandlerResult, Request};
+    ///
+    /// struct Open;
+    ///
+    /// impl Handler for Open {
+    ///     fn extra_headers(&self, r: &mut Request<'_>) -> std::io::Result<()> {
+    ///         r.send_header("Access-Control-Allow-Origin", "*")
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Send headers only: calling `send_response` or `send_error` here would
+    /// call this again.
+    fn extra_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        let _ = r;
+        Ok(())
     }
 
     /// Called before the `do_*` method when an HTTP/1.1 client sent
@@ -203,6 +223,24 @@ pub trait Handler: Send + Sync + 'static {
     /// Logs an error: by default, the same as [`log_message`](Handler::log_message).
     fn log_error(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
         self.log_message(client, message);
+    }
+}
+
+/// Calls `handler`'s `do_*` method for the request's method: `GET` calls
+/// [`do_get`](Handler::do_get), `POST` [`do_post`](Handler::do_post), …, and
+/// any other method [`do_method`](Handler::do_method). What
+/// [`Handler::handle`] does by default, for an override to call once its own
+/// checks pass.
+pub fn dispatch<H: Handler + ?Sized>(handler: &H, r: &mut Request<'_>) -> HandlerResult {
+    match r.command {
+        "GET" => handler.do_get(r),
+        "HEAD" => handler.do_head(r),
+        "POST" => handler.do_post(r),
+        "PUT" => handler.do_put(r),
+        "DELETE" => handler.do_delete(r),
+        "OPTIONS" => handler.do_options(r),
+        "PATCH" => handler.do_patch(r),
+        _ => handler.do_method(r),
     }
 }
 
@@ -292,7 +330,8 @@ impl<'a> Request<'a> {
 
     /// Starts the response: queues the status line with the standard reason
     /// phrase, logs the request with [`Handler::log_request`], and adds the
-    /// `Server` and `Date` headers. Accepts a `u16` or a [`StatusCode`].
+    /// `Server` and `Date` headers, and the handler's
+    /// [`extra_headers`](Handler::extra_headers). Accepts a `u16` or a [`StatusCode`].
     ///
     /// Nothing is sent yet: the head goes out with the first body bytes, on
     /// [`flush_headers`](Request::flush_headers), or when the handler returns.
@@ -313,7 +352,8 @@ impl<'a> Request<'a> {
         handler.log_request(self, code, None);
         self.wfile.start(code.as_u16(), message)?;
         self.wfile
-            .server_and_date(handler.server_version(), handler.sys_version())
+            .server_and_date(handler.server_version(), handler.sys_version())?;
+        handler.extra_headers(self)
     }
 
     /// Queues only the status line: no log line, no `Server` or `Date`.

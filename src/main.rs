@@ -2,6 +2,7 @@
 //! `python -m http.server`. Argument parsing and wiring only; the work is
 //! the library's [`SimpleHttpRequestHandler`] on a [`PoolHttpServer`].
 
+use basehttp::files::Credentials;
 use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
 use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 /// Serve a directory over HTTP: the Rust counterpart of `python -m http.server`.
 #[derive(Parser, Debug)]
 #[command(name = "basehttp", version, color = clap::ColorChoice::Never)]
+#[command(group(clap::ArgGroup::new("credentials").multiple(true).args(["auth", "auth_file"])))]
 struct Args {
     /// TCP port to listen on; 0 asks the kernel for a free one
     #[arg(default_value_t = 8000)]
@@ -35,6 +37,37 @@ struct Args {
     /// Write no log line per request
     #[arg(short, long)]
     quiet: bool,
+
+    /// Serve and list dot-files (names starting with '.'); without it they,
+    /// and anything below a dot-directory, answer 404 and are not listed
+    #[arg(long)]
+    hidden: bool,
+
+    /// Let other sites' pages read the answers: Access-Control-Allow-Origin: * on every
+    /// response; preflights (OPTIONS) are answered 204, allowing GET and HEAD only
+    #[arg(long)]
+    cors: bool,
+
+    /// Require HTTP Basic authentication for every request: USER:PASSWORD, split at the first
+    /// ':' (repeatable). PASSWORD may be given hashed as sha256:HEX or sha512:HEX; an unsalted
+    /// hash only keeps the password out of sight, it does not make a weak one strong. Passwords
+    /// cross the network in clear text without --tls-cert
+    #[arg(long, value_name = "USER:PASSWORD")]
+    auth: Vec<String>,
+
+    /// Like --auth, one USER:PASSWORD per line of FILE (so passwords stay out of ps); empty
+    /// lines and lines starting with '#' are skipped
+    #[arg(long, value_name = "FILE")]
+    auth_file: Option<PathBuf>,
+
+    /// With --auth or --auth-file: GET and HEAD need no credentials, other methods still do
+    #[arg(long, requires = "credentials")]
+    public_read: bool,
+
+    /// Add this header to every response (repeatable). Content-Length, Transfer-Encoding,
+    /// Connection, Trailer and Upgrade are refused
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    header: Vec<String>,
 
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -154,14 +187,17 @@ fn run(args: Args) -> Result<(), Failure> {
     } else {
         Version::HTTP_11
     };
+    let share = Share::from_args(&args)?;
     let handler = || {
-        Ok(SimpleHttpRequestHandler::new(&directory)
+        let handler = SimpleHttpRequestHandler::new(&directory)
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
             .spa(args.spa)
-            .with_protocol_version(version))
+            .with_protocol_version(version);
+        share.apply(handler)
     };
-    // Fails here, before anything listens, if the directory is unusable.
+    // Fails here, before anything listens, if the directory or a header is
+    // unusable.
     handler()?;
     // Likewise an unreadable certificate or key.
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -189,8 +225,103 @@ fn run(args: Args) -> Result<(), Failure> {
         signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
     }
 
+    warn_clear_text_passwords(&share, scheme == "HTTPS", server.local_addr());
     announce(scheme, server.local_addr());
     server.serve_until(&stop).map_err(Failure::Serve)
+}
+
+/// The options for sharing safely (`--hidden`, `--cors`, `-H`, `--auth`,
+/// `--auth-file`, `--public-read`), checked once before anything listens,
+/// then applied to each handler made.
+struct Share {
+    hidden: bool,
+    cors: bool,
+    headers: Vec<(String, String)>,
+    /// `--auth` and `--auth-file` together, if either was given.
+    credentials: Option<Credentials>,
+    public_read: bool,
+}
+
+impl Share {
+    fn from_args(args: &Args) -> Result<Share, Failure> {
+        let headers = args
+            .header
+            .iter()
+            .map(|line| parse_header(line))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Share {
+            hidden: args.hidden,
+            cors: args.cors,
+            headers,
+            credentials: credentials(args)?,
+            public_read: args.public_read,
+        })
+    }
+
+    /// `handler` with these options. A bad `-H` header is refused here:
+    /// the first handler is made before anything listens.
+    fn apply(
+        &self,
+        handler: SimpleHttpRequestHandler,
+    ) -> Result<SimpleHttpRequestHandler, Failure> {
+        let mut handler = handler.hidden(self.hidden).cors(self.cors);
+        if let Some(credentials) = &self.credentials {
+            handler = handler
+                .auth(credentials.clone())
+                .public_read(self.public_read);
+        }
+        for (name, value) in &self.headers {
+            handler = handler
+                .header(name, value)
+                .map_err(|e| Failure::Usage(format!("--header: {e}")))?;
+        }
+        Ok(handler)
+    }
+}
+
+/// The users of `--auth` and `--auth-file`; `None` if neither was given.
+/// An error names the option (and the file's line), never a password.
+fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
+    if args.auth.is_empty() && args.auth_file.is_none() {
+        return Ok(None);
+    }
+    let mut credentials = Credentials::new();
+    for line in &args.auth {
+        credentials
+            .add_line(line)
+            .map_err(|e| Failure::Usage(format!("--auth: {e}")))?;
+    }
+    if let Some(file) = &args.auth_file {
+        credentials
+            .add_file(file)
+            .map_err(|e| Failure::Usage(format!("--auth-file: {e}")))?;
+    }
+    Ok(Some(credentials))
+}
+
+/// One line on standard error when passwords would cross a network in
+/// clear text: authentication without TLS, listening beyond loopback.
+fn warn_clear_text_passwords(share: &Share, tls: bool, addr: SocketAddr) {
+    if share.credentials.is_some() && !tls && !addr.ip().is_loopback() {
+        eprintln!(
+            "basehttp: warning: --auth without --tls-cert on {}: passwords cross the network in clear text",
+            addr.ip()
+        );
+    }
+}
+
+/// `-H 'NAME: VALUE'` split at the first `:`, the value without the spaces
+/// around it.
+fn parse_header(line: &str) -> Result<(String, String), Failure> {
+    match line.split_once(':') {
+        Some((name, value)) => Ok((
+            name.to_string(),
+            value.trim_matches([' ', '\t']).to_string(),
+        )),
+        None => Err(Failure::Usage(format!(
+            "--header {line:?}: expected 'NAME: VALUE'"
+        ))),
+    }
 }
 
 /// Binds the listening socket. Without `--bind`: `::` with IPv4 accepted

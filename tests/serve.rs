@@ -866,3 +866,19 @@ fn sidecars_follow_the_directory_rules_and_the_cache() {
         (GZIP, None)
     );
 }
+
+#[test]
+fn spa_never_answers_for_a_hidden_path() {
+    // Hidden files are refused before the fallback: a browser asking for
+    // `/.env` or something below `/.git` gets 404, not the index page.
+    let dir = app_site();
+    let server = serve_with(dir.path(), |h| h.spa(true));
+    for target in ["/.env", "/.git/config", "/%2egit/config", "/sub/.secret"] {
+        let r = ask(&mut server.connect(), "GET", target, &[BROWSER]);
+        assert_eq!(r.status, 404, "{target}");
+    }
+    // With hidden files served, a missing dot-path is an ordinary miss.
+    let shown = serve_with(dir.path(), |h| h.spa(true).hidden(true));
+    let mut c = shown.connect();
+    assert_eq!(ask(&mut c, "GET", "/.missing", &[BROWSER]).status, 200);
+}

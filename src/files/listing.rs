@@ -27,14 +27,16 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// Sends the listing page of the open directory `dir`, which `target`
-/// names; 500 if it cannot be read.
+/// names; 500 if it cannot be read. Unless `hidden`, dot-files,
+/// dot-directories and links that lead to hidden things are left out.
 pub(super) fn list_directory(
     r: &mut Request<'_>,
     root: &Root,
     dir: OwnedFd,
     target: &Target,
+    hidden: bool,
 ) -> HandlerResult {
-    let entries = match read_entries(root, &dir, target) {
+    let entries = match read_entries(root, &dir, target, hidden) {
         Ok(entries) => entries,
         Err(e) => {
             let explain = format!("The directory could not be read: {e}");
@@ -72,19 +74,35 @@ fn wants_json(r: &Request<'_>, target: &Target) -> bool {
 }
 
 /// The entries of an open directory, sorted as Python sorts them (by
-/// lower-cased name), with what the listing shows of each.
-fn read_entries(root: &Root, dir: &OwnedFd, target: &Target) -> io::Result<Vec<Entry>> {
+/// lower-cased name), with what the listing shows of each; hidden ones
+/// left out unless `hidden`.
+fn read_entries(
+    root: &Root,
+    dir: &OwnedFd,
+    target: &Target,
+    hidden: bool,
+) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for entry in rustix::fs::Dir::read_from(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
+        if name == b"." || name == b".." || (!hidden && name.first() == Some(&b'.')) {
             continue;
         }
         let name = name.to_vec();
         let name_os = OsStr::from_bytes(&name);
         let link = rustix::fs::statat(dir, name_os, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Symlink);
+        if link && !hidden {
+            // A link to a hidden file answers 404: it is not listed either.
+            let rel = target.child(&name);
+            if root
+                .open(&rel)
+                .is_ok_and(|fd| root.leads_to_hidden(&rel, &fd))
+            {
+                continue;
+            }
+        }
         let followed = rustix::fs::statat(dir, name_os, AtFlags::empty()).ok();
         let is_dir = followed
             .as_ref()

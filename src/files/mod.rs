@@ -38,6 +38,16 @@
 //!   with 403 unless [`follow_symlinks_outside`] allows it. The kernel checks
 //!   the last part (`openat2` with `RESOLVE_BENEATH`), so a link swapped in
 //!   mid-request cannot escape either.
+//! - **Hidden files.** Names starting with `.` (`.git`, `.env`, `.ssh`) are
+//!   left out of listings and answer 404, as does anything below such a
+//!   directory and a symbolic link that leads to one, unless
+//!   [`hidden`](SimpleHttpRequestHandler::hidden) allows them. Python serves
+//!   them; sharing a directory should not share its repository or secrets.
+//! - **Sharing.** `auth` asks for a password (HTTP Basic, for every request
+//!   or, with `public_read`, for writes only; feature `auth`);
+//!   [`cors`](SimpleHttpRequestHandler::cors) lets other sites' pages read
+//!   the files; [`header`](SimpleHttpRequestHandler::header) adds a header
+//!   of one's own to every response.
 //!
 //! File bodies up to 16 KiB are read and leave with the response head in one
 //! write; larger ones go out with
@@ -52,25 +62,32 @@
 //! and conditional requests; `range` parses ranges and lays out
 //! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
 //! `precompressed` finds the compressed copies beside a file; `listing`
-//! builds a directory's page;
+//! builds a directory's page; `headers` adds CORS and the user's headers to
+//! every response; `auth` checks Basic credentials;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
 //! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
 
+#[cfg(feature = "auth")]
+mod auth;
 mod cache;
 mod conditional;
+mod headers;
 mod listing;
 mod negotiate;
 mod path;
 mod precompressed;
 mod range;
 
+#[cfg(feature = "auth")]
+pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
+pub use headers::{FRAMING_HEADERS, HeaderError};
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
 
-use crate::handler::{ErrorDetails, Handler, HandlerResult, Request};
+use crate::handler::{ErrorDetails, Handler, HandlerResult, Request, dispatch};
 use cache::{FileMeta, OpenFiles};
 use conditional::{not_modified, range_applies};
 use http::{StatusCode, Version};
@@ -112,7 +129,8 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | unchanged since `If-None-Match` / `If-Modified-Since` | 304 |
 /// | `..`, an encoded `/` or `\`, a NUL, a target that is not a path | 400 |
 /// | unreadable, not a regular file, or a symbolic link leading outside | 403 |
-/// | nothing there | 404 (with [`spa`](Self::spa), a browser's page request gets `/index.html` with 200) |
+/// | credentials required (see `auth`, feature `auth`) and missing or wrong | 401 |
+/// | nothing there, or a hidden file (see [`hidden`](Self::hidden)) | 404 (with [`spa`](Self::spa), a browser's page request for a missing path gets `/index.html` with 200) |
 /// | a range past the end of the file | 416 |
 /// | a directory that cannot be read, another system error | 500 |
 ///
@@ -152,6 +170,19 @@ pub struct SimpleHttpRequestHandler {
     /// The same directory, opened once: every file is opened through it.
     root: Root,
     quiet: bool,
+    /// Whether dot-files are served and listed: see [`hidden`](Self::hidden).
+    hidden: bool,
+    /// Whether responses carry CORS headers: see [`cors`](Self::cors).
+    cors: bool,
+    /// Headers added to every response: see [`header`](Self::header).
+    headers: Vec<(String, String)>,
+    /// Who may ask: see [`auth`](Self::auth).
+    #[cfg(feature = "auth")]
+    credentials: Option<Credentials>,
+    /// Whether `GET` and `HEAD` need no credentials: see
+    /// [`public_read`](Self::public_read).
+    #[cfg(feature = "auth")]
+    public_read: bool,
     protocol_version: Version,
     /// Files opened before, by request path: see [`OPEN_FILE_CACHE`].
     cache: OpenFiles,
@@ -172,6 +203,13 @@ impl SimpleHttpRequestHandler {
             directory,
             root,
             quiet: false,
+            hidden: false,
+            cors: false,
+            headers: Vec::new(),
+            #[cfg(feature = "auth")]
+            credentials: None,
+            #[cfg(feature = "auth")]
+            public_read: false,
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
             spa: false,
@@ -186,6 +224,112 @@ impl SimpleHttpRequestHandler {
     pub fn follow_symlinks_outside(mut self, follow: bool) -> Self {
         self.root.follow_outside = follow;
         self
+    }
+
+    /// Whether dot-files (names starting with `.`) are served and listed
+    /// (the binary's `--hidden`). Default `false`, unlike Python: they are
+    /// absent from listings and answer 404 (as if missing), and so does
+    /// anything below a dot-directory (`/.git/config`, also asked for as
+    /// `/%2egit/config`) and any symbolic link whose target is hidden.
+    /// The check is on the decoded path and on where the opened file
+    /// really lies, so no encoding or link gets around it.
+    pub fn hidden(mut self, serve: bool) -> Self {
+        self.hidden = serve;
+        self
+    }
+
+    /// Whether other sites' pages may read what this server answers (the
+    /// binary's `--cors`). Default `false`. With it, every response carries
+    /// `Access-Control-Allow-Origin: *` (and exposes `Accept-Ranges`,
+    /// `Content-Range` and `ETag` to the page), and a preflight (`OPTIONS`
+    /// with `Access-Control-Request-Method`) is answered `204 No Content`
+    /// allowing `GET` and `HEAD` only, before any credentials are checked.
+    /// `Access-Control-Allow-Credentials` is never sent, so browsers never
+    /// attach a visitor's cookies or cached passwords to those requests.
+    pub fn cors(mut self, cors: bool) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// Adds the header `name: value` to every response, error pages and
+    /// redirects included, after any earlier one (the binary's `-H`). The
+    /// header is added, not substituted: one the handler also sends (say
+    /// `Content-Type`) then appears twice.
+    ///
+    /// Refused: a name that is not a token, a value with CR, LF or NUL, and
+    /// the [`FRAMING_HEADERS`], which the server sets for each response.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    ///
+    /// let dir = std::env::temp_dir();
+    /// let handler = SimpleHttpRequestHandler::new(&dir)?
+    ///     .header("Cache-Control", "no-store")?
+    ///     .header("X-Frame-Options", "DENY")?;
+    /// assert!(SimpleHttpRequestHandler::new(&dir)?.header("Content-Length", "0").is_err());
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, HeaderError> {
+        headers::check(name, value)?;
+        self.headers.push((name.to_string(), value.to_string()));
+        Ok(self)
+    }
+
+    /// Requires HTTP Basic authentication with one of `credentials` for
+    /// every request (the binary's `--auth` and `--auth-file`; feature
+    /// `auth`). Default: none required. A request without accepted
+    /// credentials gets `401 Unauthorized` with `WWW-Authenticate: Basic
+    /// realm="basehttp"` ([`CHALLENGE`]), and its page does not say whether
+    /// the user or the password was wrong; the time to answer does not tell
+    /// either (see [`Credentials::verify`]). A CORS preflight is answered
+    /// before credentials are checked (browsers send none with it).
+    ///
+    /// Basic authentication sends passwords in clear text: serve over
+    /// HTTPS, or on the loopback interface. Log lines show the request
+    /// line, never the `Authorization` header.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    /// use basehttp::files::Credentials;
+    ///
+    /// let mut credentials = Credentials::new();
+    /// credentials.add_line("alice:wonderland")?;
+    /// let handler = SimpleHttpRequestHandler::new(std::env::temp_dir())?
+    ///     .auth(credentials)
+    ///     .public_read(true);
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "auth")]
+    pub fn auth(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// With [`auth`](Self::auth): whether `GET` and `HEAD` need no
+    /// credentials, while every other method (uploads, the listing's upload
+    /// form) still does (the binary's `--public-read`). Default `false`.
+    /// Without `auth` it changes nothing.
+    #[cfg(feature = "auth")]
+    pub fn public_read(mut self, public: bool) -> Self {
+        self.public_read = public;
+        self
+    }
+
+    /// Whether the request may go on: no credentials required, a public
+    /// read, or accepted credentials.
+    #[cfg(feature = "auth")]
+    fn authorized(&self, r: &Request<'_>) -> bool {
+        let Some(credentials) = &self.credentials else {
+            return true;
+        };
+        if self.public_read && matches!(r.command, "GET" | "HEAD") {
+            return true;
+        }
+        r.headers
+            .get_bytes("Authorization")
+            .is_some_and(|h| credentials.verify_authorization(h))
     }
 
     /// Whether to write no log line per request (the binary's `--quiet`).
@@ -243,6 +387,11 @@ impl SimpleHttpRequestHandler {
                 return Ok(());
             }
         };
+        // Hidden files are refused before anything else, the SPA fallback
+        // included: `/.env` must not answer with the index page.
+        if !self.hidden && target.is_hidden() {
+            return self.send_open_error(r, OpenError::NotFound);
+        }
         self.serve_target(r, &target, self.spa)
     }
 
@@ -257,7 +406,7 @@ impl SimpleHttpRequestHandler {
         if let Some(hit) = self.cache.get(&self.root, target) {
             return self.send_file(r, &hit.file, &hit.meta, &hit.path);
         }
-        let fd = match self.root.open(target.rel()) {
+        let fd = match self.open(target.rel()) {
             Ok(fd) => fd,
             Err(OpenError::NotFound) if spa_fallback && spa_applies(r, target) => {
                 return match parse_target(SPA_PAGE) {
@@ -275,7 +424,7 @@ impl SimpleHttpRequestHandler {
                 }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
-                    match self.root.open(&rel) {
+                    match self.open(&rel) {
                         Ok(fd) => {
                             let stat = rustix::fs::fstat(&fd).map_err(io::Error::from)?;
                             if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile {
@@ -295,7 +444,7 @@ impl SimpleHttpRequestHandler {
                         Err(e) => return self.send_open_error(r, e),
                     }
                 }
-                listing::list_directory(r, &self.root, fd, target)
+                listing::list_directory(r, &self.root, fd, target, self.hidden)
             }
             FileType::RegularFile if target.trailing_slash => {
                 // `/file.txt/` names no directory (Python answers the same).
@@ -314,6 +463,18 @@ impl SimpleHttpRequestHandler {
                 Ok(())
             }
         }
+    }
+
+    /// Opens `rel` under the directory; a file that really lies at a hidden
+    /// path (through a link) counts as missing unless hidden files are
+    /// served. The cache needs no check of its own: a link changed to lead
+    /// elsewhere no longer matches the file kept for its path.
+    fn open(&self, rel: &[u8]) -> Result<rustix::fd::OwnedFd, OpenError> {
+        let fd = self.root.open(rel)?;
+        if !self.hidden && self.root.leads_to_hidden(rel, &fd) {
+            return Err(OpenError::NotFound);
+        }
+        Ok(fd)
     }
 
     /// Answers a failed open with the matching error page.
@@ -447,6 +608,39 @@ impl SimpleHttpRequestHandler {
 }
 
 impl Handler for SimpleHttpRequestHandler {
+    /// Answers a CORS preflight if [`cors`](Self::cors) is on; then asks
+    /// for credentials if `auth` requires them and they are
+    /// missing or wrong (401); then runs the `do_*` method.
+    fn handle(&self, r: &mut Request<'_>) -> HandlerResult {
+        if self.cors && headers::is_preflight(r) {
+            return headers::preflight(r);
+        }
+        #[cfg(feature = "auth")]
+        if !self.authorized(r) {
+            return auth::challenge(r);
+        }
+        dispatch(self, r)
+    }
+
+    /// A client waiting for `100 Continue` without accepted credentials
+    /// gets the 401 at once, and never sends its body.
+    #[cfg(feature = "auth")]
+    fn handle_expect_100(
+        &self,
+        r: &mut Request<'_>,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        if self.authorized(r) || (self.cors && headers::is_preflight(r)) {
+            return Ok(true);
+        }
+        auth::challenge(r)?;
+        Ok(false)
+    }
+
+    /// The CORS headers and those of [`header`](Self::header).
+    fn extra_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        headers::send_all(r, self.cors, &self.headers)
+    }
+
     /// Serves a file, an index page or a directory listing.
     fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
         self.serve(r)

@@ -106,11 +106,42 @@ impl Root {
         rustix::fs::open(&full, flags, Mode::empty()).map_err(OpenError::from_errno)
     }
 
+    /// Whether the file `fd`, opened from `rel`, is hidden where it really
+    /// lies: whether a name on its path below the directory starts with
+    /// `.` (for a link followed outside the directory: its own name). So a
+    /// link `notes -> .git/config` leads to something hidden though its
+    /// own name is not. One `readlink` of `/proc/self/fd/N`, or a full
+    /// resolution of the path where `/proc` is missing; a path that cannot
+    /// be resolved at all counts as hidden.
+    pub(super) fn leads_to_hidden(&self, rel: &[u8], fd: &OwnedFd) -> bool {
+        use std::os::fd::AsRawFd;
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .or_else(|_| std::fs::canonicalize(self.canonical.join(rel_path(rel))));
+        match real {
+            Ok(real) => match real.strip_prefix(&self.canonical) {
+                Ok(below) => has_hidden_name(below),
+                // Outside (links allowed out): the directories above the
+                // file are not the served tree's (a temporary directory is
+                // often `.tmpXXXX`), only its own name counts.
+                Err(_) => real
+                    .file_name()
+                    .is_some_and(|n| n.as_bytes().first() == Some(&b'.')),
+            },
+            Err(_) => true,
+        }
+    }
+
     /// What `rel` (as for [`open`](Self::open)) leads to now, links
     /// followed: one `stat`, with no check of where the links lead.
     pub(super) fn stat(&self, rel: &[u8]) -> rustix::io::Result<Stat> {
         rustix::fs::statat(&self.fd, rel_path(rel), AtFlags::empty())
     }
+}
+
+/// Whether a name in `path` starts with `.`: a dot-file or dot-directory.
+fn has_hidden_name(path: &Path) -> bool {
+    path.components()
+        .any(|c| c.as_os_str().as_bytes().first() == Some(&b'.'))
 }
 
 /// `rel` as a path relative to the directory: `.` for the directory itself.
@@ -182,6 +213,15 @@ impl Target<'_> {
     /// with no empty, `.` or `..` segment; empty for the directory itself.
     pub(super) fn rel(&self) -> &[u8] {
         self.rel_slash.split_last().map_or(&[][..], |(_, rel)| rel)
+    }
+
+    /// Whether a segment of the decoded path starts with `.`: a dot-file,
+    /// or anything below a dot-directory (`/.git/config`, and
+    /// `/%2egit/config` once decoded).
+    pub(super) fn is_hidden(&self) -> bool {
+        self.rel()
+            .split(|&b| b == b'/')
+            .any(|s| s.first() == Some(&b'.'))
     }
 
     /// The relative path of `name` inside the directory this target names
@@ -394,6 +434,29 @@ mod tests {
         ];
         for (target, want) in cases {
             assert_eq!(&rel(target), want, "target {target:?}");
+        }
+    }
+
+    #[test]
+    fn hidden_segments_are_found_after_decoding() {
+        let cases = [
+            ("/.git/config", true),
+            ("/%2egit/config", true),
+            ("/%2Eenv", true),
+            ("/docs/.hidden/", true),
+            ("/a/b/.env", true),
+            ("/", false),
+            ("/./a.txt", false),
+            ("/a.txt", false),
+            ("/a.b/c", false),
+            ("/sub/.", false),
+        ];
+        for (target, hidden) in cases {
+            assert_eq!(
+                parse_target(target).unwrap().is_hidden(),
+                hidden,
+                "{target}"
+            );
         }
     }
 

@@ -203,6 +203,21 @@ impl Client {
         self.read_response("GET").expect("response to GET")
     }
 
+    /// Sends `METHOD target` with `Host: test` and the header lines in
+    /// `headers` (each `Name: value`), with no body, on a keep-alive
+    /// connection, and reads the response.
+    pub fn ask(&mut self, method: &str, target: &str, headers: &[&str]) -> Response {
+        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
+        for h in headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        self.send(head.as_bytes());
+        self.read_response(method)
+            .unwrap_or_else(|e| panic!("response to {method} {target}: {e}"))
+    }
+
     /// Reads one response to a request made with `method`: the status line
     /// and headers, then the body framed as RFC 9112 §6.3 says (none for
     /// `HEAD`, 1xx, 204 and 304; chunked; `Content-Length`; else until the
