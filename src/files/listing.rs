@@ -35,6 +35,7 @@ pub(super) fn list_directory(
     dir: OwnedFd,
     target: &Target,
     hidden: bool,
+    upload_form: bool,
 ) -> HandlerResult {
     let entries = match read_entries(root, &dir, target, hidden) {
         Ok(entries) => entries,
@@ -51,7 +52,10 @@ pub(super) fn list_directory(
     let (page, content_type) = if wants_json(r, target) {
         (listing_json(&entries), "application/json")
     } else {
-        let page = listing_page(&target.display_path(), &entries, !target.rel().is_empty());
+        let mut page = listing_page(&target.display_path(), &entries, !target.rel().is_empty());
+        if upload_form {
+            super::upload::add_form(&mut page);
+        }
         (page, "text/html; charset=utf-8")
     };
     r.send_response(StatusCode::OK)?;
@@ -86,7 +90,8 @@ fn read_entries(
     for entry in rustix::fs::Dir::read_from(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." || (!hidden && name.first() == Some(&b'.')) {
+        let temp = super::upload::is_temp_name(name);
+        if name == b"." || name == b".." || temp || (!hidden && name.first() == Some(&b'.')) {
             continue;
         }
         let name = name.to_vec();
