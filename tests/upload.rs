@@ -95,7 +95,16 @@ fn form(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn post_form(server: &FilesServer, target: &str, headers: &[&str], body: &[u8]) -> Response {
-    let mut client = server.connect();
+    post_with(server.addr(), target, headers, body)
+}
+
+/// A form `POST` without extra headers, to a server at `addr`.
+fn post_to(addr: std::net::SocketAddr, target: &str, body: &[u8]) -> Response {
+    post_with(addr, target, &[], body)
+}
+
+fn post_with(addr: std::net::SocketAddr, target: &str, headers: &[&str], body: &[u8]) -> Response {
+    let mut client = Client::connect(addr);
     let mut all = vec!["Content-Type: multipart/form-data; boundary=XyZ"];
     all.extend_from_slice(headers);
     send(&mut client, "POST", target, &all, body);
@@ -401,6 +410,52 @@ fn a_write_that_fails_leaves_nothing() {
     let mut client = Client::connect(server.addr());
     send(&mut client, "PUT", "/small.bin", &[], b"ok");
     assert_eq!(client.read_response("PUT").unwrap().status, 201);
+}
+
+/// A full disk for real: the server runs in a mount namespace of its own
+/// (`unshare -rm`, no root needed where user namespaces are allowed) with
+/// a 256 KiB tmpfs over the served directory. An upload that does not fit
+/// gets 507 and leaves nothing, seen through `/proc/PID/root`. Where
+/// `unshare` cannot do this, the test says so and returns:
+/// `a_write_that_fails_leaves_nothing` covers the same path with
+/// `RLIMIT_FSIZE`.
+#[test]
+fn a_full_disk_gets_507_and_leaves_nothing() {
+    let dir = site();
+    let probe = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=64k none \"$0\""])
+        .arg(dir.path())
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: `unshare -rm` cannot mount a tmpfs here");
+        return;
+    }
+    let server = process::Process::start(
+        std::process::Command::new("unshare")
+            .args(["-rm", "sh", "-c"])
+            .arg("mount -t tmpfs -o size=256k none \"$0\" && exec \"$@\"")
+            .arg(dir.path())
+            .arg(env!("CARGO_BIN_EXE_basehttp"))
+            .args(["-q", "-u", "-b", "127.0.0.1", "-d"])
+            .arg(dir.path())
+            .arg("0"),
+    );
+    let seen = Path::new("/proc")
+        .join(server.id().to_string())
+        .join("root")
+        .join(dir.path().strip_prefix("/").unwrap());
+    let mut client = Client::connect(server.addr());
+    send(&mut client, "PUT", "/fits.bin", &[], &[b'f'; 1000]);
+    assert_eq!(client.read_response("PUT").unwrap().status, 201);
+    assert_eq!(names(&seen), ["fits.bin"]);
+    let mut client = Client::connect(server.addr());
+    send(&mut client, "PUT", "/full.bin", &[], &vec![b'f'; 1 << 20]);
+    assert_eq!(client.read_response("PUT").unwrap().status, 507);
+    assert_eq!(names(&seen), ["fits.bin"]);
+    // A form too.
+    let body = form(&[("full.bin", &vec![b'g'; 1 << 20])]);
+    assert_eq!(post_to(server.addr(), "/", &body).status, 507);
+    assert_eq!(names(&seen), ["fits.bin"]);
 }
 
 // ---------------------------------------------------------------------------
