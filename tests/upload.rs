@@ -567,6 +567,33 @@ fn cross_site_writes_get_403() {
 }
 
 #[test]
+fn cors_does_not_make_uploads_writable_by_other_sites() {
+    let dir = site();
+    let server = serve(&dir, |h| h.cors(true));
+    let evil = ["Origin: http://evil.example"];
+    assert_eq!(
+        post_form(&server, "/", &evil, &form(&[("a.txt", b"x")])).status,
+        403
+    );
+    assert_eq!(put(&server, "/a.txt", &evil, b"x").status, 403);
+    // A preflight for PUT is not granted it.
+    let r = server.connect().ask(
+        "OPTIONS",
+        "/a.txt",
+        &[
+            "Origin: http://evil.example",
+            "Access-Control-Request-Method: PUT",
+        ],
+    );
+    let allowed = r.header("Access-Control-Allow-Methods").unwrap_or("");
+    assert!(
+        !allowed.contains("PUT") && !allowed.contains("POST"),
+        "{allowed}"
+    );
+    assert_eq!(names(dir.path()), ["old.txt", "sub"]);
+}
+
+#[test]
 fn with_uploads_on_responses_say_nosniff_and_html_is_sandboxed() {
     let dir = site();
     let server = serve(&dir, |h| h);
