@@ -159,12 +159,27 @@ fn an_existing_name_gets_409_and_with_overwrite_204() {
         fs::read_to_string(dir.path().join("old.txt")).unwrap(),
         "old"
     );
+    // A client waiting for 100 Continue is refused before it sends.
+    let mut client = server.connect();
+    client.send(
+        b"PUT /old.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\
+          Expect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(client.read_response("PUT").unwrap().status, 409);
     // A directory is never replaced.
     assert_eq!(put(&server, "/sub", &[], b"x").status, 409);
     assert!(!has_temp(dir.path()));
 
     let server = serve(&dir, |h| h.overwrite(true));
-    let r = put(&server, "/old.txt", &[], b"new");
+    let mut client = server.connect();
+    client.send(
+        b"PUT /old.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\
+          Expect: 100-continue\r\n\r\n",
+    );
+    let interim = client.read_head().unwrap();
+    assert_eq!(interim.status, 100);
+    client.send(b"new");
+    let r = client.read_response("PUT").unwrap();
     assert_eq!(r.status, 204);
     assert_eq!(r.header("Location"), None);
     assert_eq!(

@@ -643,8 +643,8 @@ impl Handler for SimpleHttpRequestHandler {
 
     /// A client waiting for `100 Continue` without accepted credentials
     /// gets the 401 at once, and never sends its body; so does an upload
-    /// refused before its body (cross-site 403, or 413 by its
-    /// `Content-Length`).
+    /// refused before its body (cross-site 403, 413 by its
+    /// `Content-Length`, 409 for an existing name).
     fn handle_expect_100(
         &self,
         r: &mut Request<'_>,
@@ -657,7 +657,7 @@ impl Handler for SimpleHttpRequestHandler {
             auth::challenge(r)?;
             return Ok(false);
         }
-        upload::precheck(r, &self.uploads)
+        self.check_before_body(r)
     }
 
     /// The CORS headers and those of [`header`](Self::header).

@@ -510,6 +510,14 @@ fn copy_limited(body: &mut dyn Read, file: &mut File, max: u64) -> Result<u64, U
     }
 }
 
+/// `rel` split into its parent directory and its last name.
+fn split_parent(rel: &[u8]) -> (&[u8], &[u8]) {
+    match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&[], rel),
+    }
+}
+
 /// The URL path of `rel` (a path under the root), percent-encoded.
 fn url_of(rel: &[u8]) -> String {
     let mut url = String::from("/");
@@ -591,6 +599,39 @@ impl SimpleHttpRequestHandler {
         self
     }
 
+    /// Refuses a write before its body is read, for
+    /// `handle_expect_100`: the refusals of [`precheck`], and 409 for a
+    /// `PUT` to a name that exists (unless overwriting), so the client
+    /// never sends a body that could not be kept. The rename stays the
+    /// judge: a name taken meanwhile still gets 409 after the body.
+    pub(super) fn check_before_body(
+        &self,
+        r: &mut Request<'_>,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        if !precheck(r, &self.uploads)? {
+            return Ok(false);
+        }
+        let put = self.uploads.enabled && r.command == "PUT";
+        if put && !self.uploads.overwrite && self.name_exists(r.path) {
+            send_refusal(r, StatusCode::CONFLICT, "A file of this name exists")?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Whether the file a `PUT` to `path` would write exists already.
+    fn name_exists(&self, path: &str) -> bool {
+        let Ok(target) = parse_target(path) else {
+            return false;
+        };
+        let (parent, name) = split_parent(target.rel());
+        let Ok(dir) = open_dir(&self.root, parent, self.hidden) else {
+            return false;
+        };
+        !name.is_empty()
+            && rustix::fs::statat(&dir, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+    }
+
     /// Answers `PUT` and `POST`: parses the path, then writes.
     pub(super) fn write(&self, r: &mut Request<'_>) -> HandlerResult {
         if let Some(answered) = refuse(r, &self.uploads) {
@@ -611,10 +652,7 @@ impl SimpleHttpRequestHandler {
     fn put(&self, r: &mut Request<'_>, target: &Target<'_>) -> HandlerResult {
         let (root, uploads, hidden) = (&self.root, &self.uploads, self.hidden);
         let rel = target.rel();
-        let (parent, name) = match rel.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&rel[..i], &rel[i + 1..]),
-            None => (&b""[..], rel),
-        };
+        let (parent, name) = split_parent(rel);
         if target.trailing_slash || name.is_empty() {
             return send_refusal(r, StatusCode::BAD_REQUEST, "PUT needs a file name");
         }
