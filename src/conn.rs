@@ -213,6 +213,7 @@ pub(crate) fn serve_connection(
 ) {
     let stream = &conn.stream;
     let socket = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
+    socket.set_response_rate(config.min_response_rate);
     let mut addrs = Addresses { client: peer, peer };
     if config.proxy_protocol {
         // Before anything else, TLS included, within the head timeout; a
@@ -276,9 +277,6 @@ pub(crate) fn serve_connection(
             Ok(None) => Next::Close,
             Err(e) => respond_to_head_error(handler, io, addrs, config, &mut bufs, e),
         };
-        // Waiting for the next request is bounded by the keep-alive timeout,
-        // not by the last request's rates.
-        io.set_min_rates(None, None);
         if next != Next::KeepAlive {
             break next;
         }
@@ -371,11 +369,12 @@ pub(crate) fn serve_request(
         forwarded_address(config, &bufs.head, &bufs.spans, addrs.client)
     };
     bufs.read.consume(end);
-    // The rates start with each request (and need no reset after it in
-    // the poller, whose reads never wait; the thread-per-connection loop
-    // turns them off before it waits for the next request).
-    let body_rate = if has_body { config.min_body_rate } else { None };
-    io.set_min_rates(body_rate, config.min_response_rate);
+    // The body's rate holds while it is read (and drained), then ends:
+    // waiting for the next request is the keep-alive timeout's business.
+    // The response rate is the socket's, set when it was made.
+    if has_body {
+        io.set_body_rate(config.min_body_rate);
+    }
     let expect = if head.expect_continue && has_body {
         Continue::Pending
     } else {
@@ -423,6 +422,9 @@ pub(crate) fn serve_request(
     } else {
         Next::KeepAlive
     };
+    if has_body {
+        io.set_body_rate(None);
+    }
     // The response waits in `pending` only while the next request is already
     // here: answering it will send both.
     if next == Next::KeepAlive && head_buffered(&mut bufs.read, &config.limits) {

@@ -410,6 +410,7 @@ fn serve_parked<H: Handler>(
         let addrs = p.addrs;
         let (turn, last_read) =
             p.with_transport(config.read_timeout, config.write_timeout, |io, socket| {
+                socket.set_response_rate(config.min_response_rate);
                 let mut first_bytes = || {
                     if head_deadline.is_none() {
                         head_deadline = config.head_timeout.map(|t| Instant::now() + t);
