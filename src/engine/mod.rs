@@ -487,8 +487,13 @@ fn serve_parked<H: Handler>(
                 p.partial = bufs.read.available().to_vec();
                 p.body_started = None;
                 p.deadline = None;
-                shared.lock_slab().waiting.push_back(token);
-                shared.waiting_for_budget.fetch_add(1, Ordering::Relaxed);
+                // Once: a client that sends more while it waits comes back
+                // here, and must not be queued twice.
+                let mut slab = shared.lock_slab();
+                if !slab.waiting.contains(&token) {
+                    slab.waiting.push_back(token);
+                    shared.waiting_for_budget.fetch_add(1, Ordering::Relaxed);
+                }
                 None
             }
             Turn::Park => {
