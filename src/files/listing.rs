@@ -257,7 +257,7 @@ th,td{padding:.3em .6em;border-bottom:1px solid var(--line);text-align:left;vert
 td:first-child{word-break:break-all}\n\
 .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n\
 .time{white-space:nowrap;color:var(--muted)}\n\
-@media (max-width:40em){.time{display:none}}\n";
+@media (max-width:40em){.time,th:last-child{display:none}}\n";
 
 /// The listing page: Python's heading and links, with breadcrumbs, columns
 /// sortable by name, size and time through links, sizes for people (the
