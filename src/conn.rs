@@ -213,6 +213,7 @@ pub(crate) fn serve_connection(
 ) {
     let stream = &conn.stream;
     let socket = Socket::new(stream, config.keep_alive_timeout, config.write_timeout);
+    socket.set_response_rate(config.min_response_rate);
     let mut addrs = Addresses { client: peer, peer };
     if config.proxy_protocol {
         // Before anything else, TLS included, within the head timeout; a
@@ -276,9 +277,6 @@ pub(crate) fn serve_connection(
             Ok(None) => Next::Close,
             Err(e) => respond_to_head_error(handler, io, addrs, config, &mut bufs, e),
         };
-        // Waiting for the next request is bounded by the keep-alive timeout,
-        // not by the last request's rates.
-        io.set_min_rates(None, None);
         if next != Next::KeepAlive {
             break next;
         }
@@ -319,7 +317,7 @@ pub(crate) fn respond_to_head_error(
     bufs: &mut ConnBuffers,
     error: HeadError,
 ) -> Next {
-    respond_to_error(handler, io, addrs, config, bufs, "", error)
+    respond_to_request_error(handler, io, addrs, config, bufs, "", error)
 }
 
 /// Answers the request whose head is `extent` of the buffered bytes, as
@@ -343,14 +341,22 @@ pub(crate) fn serve_request(
         Ok(head) => head,
         Err(e) => {
             let line = first_line(&bufs.head).to_owned();
-            return respond_to_error(handler, io, addrs, config, bufs, &line, HeadError::Proto(e));
+            return respond_to_request_error(
+                handler,
+                io,
+                addrs,
+                config,
+                bufs,
+                &line,
+                HeadError::Proto(e),
+            );
         }
     };
     let body = match head.body {
         BodyFraming::Length(n) if config.max_body_size.is_some_and(|max| n > max) => {
             let line = head.request_line.to_owned();
             let e = HeadError::Proto(ProtoError::BodyTooLarge);
-            return respond_to_error(handler, io, addrs, config, bufs, &line, e);
+            return respond_to_request_error(handler, io, addrs, config, bufs, &line, e);
         }
         BodyFraming::Length(n) => BodyState::Length(n),
         BodyFraming::Chunked => BodyState::Chunked(Default::default()),
@@ -371,11 +377,12 @@ pub(crate) fn serve_request(
         forwarded_address(config, &bufs.head, &bufs.spans, addrs.client)
     };
     bufs.read.consume(end);
-    // The rates start with each request (and need no reset after it in
-    // the poller, whose reads never wait; the thread-per-connection loop
-    // turns them off before it waits for the next request).
-    let body_rate = if has_body { config.min_body_rate } else { None };
-    io.set_min_rates(body_rate, config.min_response_rate);
+    // The body's rate holds while it is read (and drained), then ends:
+    // waiting for the next request is the keep-alive timeout's business.
+    // The response rate is the socket's, set when it was made.
+    if has_body {
+        io.set_body_rate(config.min_body_rate);
+    }
     let expect = if head.expect_continue && has_body {
         Continue::Pending
     } else {
@@ -423,6 +430,9 @@ pub(crate) fn serve_request(
     } else {
         Next::KeepAlive
     };
+    if has_body {
+        io.set_body_rate(None);
+    }
     // The response waits in `pending` only while the next request is already
     // here: answering it will send both.
     if next == Next::KeepAlive && head_buffered(&mut bufs.read, &config.limits) {
@@ -552,7 +562,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 }
 
 /// Answers a request that never reached a handler, then closes.
-fn respond_to_error(
+pub(crate) fn respond_to_request_error(
     handler: &dyn Handler,
     io: &dyn Transport,
     addrs: Addresses,
@@ -622,7 +632,7 @@ fn respond_to_error(
 }
 
 /// The head's first line, if it is text (for log lines).
-fn first_line(head: &[u8]) -> &str {
+pub(crate) fn first_line(head: &[u8]) -> &str {
     let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     std::str::from_utf8(line).unwrap_or("")

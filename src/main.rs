@@ -5,7 +5,7 @@
 use basehttp::files::Credentials;
 use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
 use clap::Parser;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -235,7 +235,7 @@ fn run(args: Args) -> Result<(), Failure> {
     // The signal handlers only write a byte to a socket pair that the server
     // watches: no code runs in signal context beyond that write.
     let (stop, signalled) = UnixStream::pair().map_err(Failure::Serve)?;
-    for signal in [SIGINT, SIGTERM] {
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
         let writer = signalled.try_clone().map_err(Failure::Serve)?;
         signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
     }

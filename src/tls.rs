@@ -184,12 +184,8 @@ impl Transport for TlsSocket<'_> {
         self.socket.wait_writable()
     }
 
-    fn set_min_rates(
-        &self,
-        read: Option<crate::config::MinDataRate>,
-        write: Option<crate::config::MinDataRate>,
-    ) {
-        self.socket.set_min_rates(read, write);
+    fn set_body_rate(&self, rate: Option<crate::config::MinDataRate>) {
+        self.socket.set_body_rate(rate);
     }
 }
 

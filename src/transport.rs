@@ -26,11 +26,11 @@ pub(crate) trait Transport {
     }
     /// Waits until a write could make progress, up to the write timeout.
     fn wait_writable(&self) -> io::Result<()>;
-    /// Starts holding the client to minimum data rates for reading (`read`)
-    /// and for writing (`write`), from now on; `None` ends a check. Only a
-    /// [`Socket`] (and TLS over one) keeps them.
-    fn set_min_rates(&self, read: Option<MinDataRate>, write: Option<MinDataRate>) {
-        let _ = (read, write);
+    /// Starts holding the client to a minimum data rate for what is read
+    /// from now on (a request body); `None` ends the check. Only a
+    /// [`Socket`] (and TLS over one) keeps it.
+    fn set_body_rate(&self, rate: Option<MinDataRate>) {
+        let _ = rate;
     }
     /// Counts bytes that reached the client around this transport
     /// (`sendfile`), toward the write rate.
@@ -152,6 +152,12 @@ impl<'s> Socket<'s> {
         }
     }
 
+    /// Holds the client to a minimum rate for everything written through
+    /// this socket from now on (responses); `None`: no check.
+    pub(crate) fn set_response_rate(&self, rate: Option<MinDataRate>) {
+        self.write_rate.start(rate);
+    }
+
     /// Counts bytes read from the socket by a layer above (TLS records).
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn count_read(&self, n: usize) {
@@ -219,9 +225,8 @@ impl Transport for Socket<'_> {
             .wait(self.stream, PollFlags::OUT, self.write_timeout)
     }
 
-    fn set_min_rates(&self, read: Option<MinDataRate>, write: Option<MinDataRate>) {
-        self.read_rate.start(read);
-        self.write_rate.start(write);
+    fn set_body_rate(&self, rate: Option<MinDataRate>) {
+        self.read_rate.start(rate);
     }
 
     fn wrote(&self, n: usize) {

@@ -145,8 +145,9 @@ fn protocol_http10_closes_each_connection() {
 }
 
 #[test]
-fn sigterm_and_sigint_stop_it_with_status_0() {
-    for signal in [Signal::TERM, Signal::INT] {
+fn sigterm_sigint_and_sighup_stop_it_with_status_0() {
+    // SIGHUP too (INTERFACE.md): Python's server dies of it.
+    for signal in [Signal::TERM, Signal::INT, Signal::HUP] {
         let dir = site();
         let mut server = start(dir.path(), &["-b", "127.0.0.1", "0"]);
         // An idle keep-alive connection does not hold the exit up.
