@@ -32,6 +32,10 @@
 //! - **Precompressed files.** `app.js.br`, `app.js.zst` or `app.js.gz`
 //!   beside `app.js` is sent in its place, with `Content-Encoding`, to a
 //!   client whose `Accept-Encoding` takes it: see [`PRECOMPRESSED`].
+//! - **Compression.** With [`compress`](SimpleHttpRequestHandler::compress),
+//!   text files are compressed as they stream, in a coding the client's
+//!   `Accept-Encoding` takes (brotli or gzip): see [`Encoder`], which any
+//!   handler may use too, and its module's words on BREACH.
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -61,7 +65,8 @@
 //! the directory and opens it safely; `conditional` holds the validators
 //! and conditional requests; `range` parses ranges and lays out
 //! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
-//! `precompressed` finds the compressed copies beside a file; `listing`
+//! `precompressed` finds the compressed copies beside a file; `compress`
+//! compresses on the fly; `listing`
 //! builds a directory's page; `headers` adds CORS and the user's headers to
 //! every response; `auth` checks Basic credentials;
 //! `cache` keeps files open between requests. This file ties them together
@@ -72,6 +77,7 @@
 #[cfg(feature = "auth")]
 mod auth;
 mod cache;
+mod compress;
 mod conditional;
 mod headers;
 mod listing;
@@ -83,6 +89,10 @@ mod range;
 #[cfg(feature = "auth")]
 pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
+pub use compress::{
+    BROTLI_QUALITY, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding, Encoder, GZIP_LEVEL, READ_CHUNK,
+    choose_coding, is_compressible,
+};
 pub use headers::{FRAMING_HEADERS, HeaderError};
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
@@ -189,6 +199,9 @@ pub struct SimpleHttpRequestHandler {
     /// Whether a missing page falls back to `/index.html`: see
     /// [`spa`](Self::spa).
     spa: bool,
+    /// Whether text files are compressed on the fly: see
+    /// [`compress`](Self::compress).
+    compress: bool,
 }
 
 impl SimpleHttpRequestHandler {
@@ -213,6 +226,7 @@ impl SimpleHttpRequestHandler {
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
             spa: false,
+            compress: false,
         })
     }
 
@@ -371,6 +385,27 @@ impl SimpleHttpRequestHandler {
         self
     }
 
+    /// Whether files of a [compressible type](is_compressible), from
+    /// [`COMPRESS_MIN`] to [`COMPRESS_MAX`] bytes, are compressed as they
+    /// are sent, in the coding the client's `Accept-Encoding` weighs highest
+    /// of this build's [`CODINGS`] (brotli, gzip; features `brotli` and
+    /// `gzip`). Default `false` in the library; the binary turns it on
+    /// (`--no-compress` leaves it off).
+    ///
+    /// A precompressed copy beside the file ([`PRECOMPRESSED`]) is sent in
+    /// preference. Never compressed: a range (206), a file compressed
+    /// already (`.gz`, images, video), or any response when a
+    /// [`header`](Self::header) of the handler sets `Content-Encoding`.
+    /// Every response for a file that could be compressed says `Vary:
+    /// Accept-Encoding`; a compressed one carries a weak `ETag` of its own,
+    /// so `If-None-Match` revalidates each representation, and goes out
+    /// chunked, with bounded memory. Static files mix no secret with text
+    /// a visitor chooses, so the BREACH attack has nothing to guess here.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
     /// The served directory, as given to [`new`](Self::new) and made
     /// absolute.
     pub fn directory(&self) -> &Path {
@@ -510,9 +545,23 @@ impl SimpleHttpRequestHandler {
             Some(s) => (&s.file, &s.meta, Some(s.coding)),
             None => (file, meta, None),
         };
+        let on_the_fly = match coding {
+            None if self.compress && !self.sets_content_encoding() => {
+                compress::decide(r, meta, rel)
+            }
+            _ => compress::OnTheFly::NONE,
+        };
         let encoding = Encoding {
             coding,
-            vary: sidecars.vary,
+            vary: sidecars.vary || on_the_fly.vary,
+        };
+        let encoded_meta;
+        let meta = match on_the_fly.coding {
+            Some(coding) => {
+                encoded_meta = compress::encoded_meta(meta, coding);
+                &encoded_meta
+            }
+            None => meta,
         };
         let len = meta.len;
         if not_modified(r, meta) {
@@ -523,6 +572,9 @@ impl SimpleHttpRequestHandler {
             encoding.send_vary(r)?;
             r.end_headers()?;
             return Ok(());
+        }
+        if let Some(coding) = on_the_fly.coding {
+            return compress::send(r, file, meta, coding);
         }
         let range = if r.command == "GET" && range_applies(r, meta) {
             r.headers
@@ -598,6 +650,14 @@ impl SimpleHttpRequestHandler {
             _ => r.wfile.write_file(file, offset, count)?,
         }
         Ok(())
+    }
+
+    /// Whether a header of [`header`](Self::header) sets
+    /// `Content-Encoding`: then nothing is compressed on top.
+    fn sets_content_encoding(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Content-Encoding"))
     }
 
     fn log_line(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
