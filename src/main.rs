@@ -102,6 +102,11 @@ struct Args {
     /// original are still sent
     #[arg(long)]
     no_compress: bool,
+
+    /// Let a directory be downloaded as one archive: ?download=tar or ?download=tar.gz,
+    /// streamed; dot-files only with --hidden, links only where they stay inside
+    #[arg(long)]
+    archive: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -200,6 +205,7 @@ fn run(args: Args) -> Result<(), Failure> {
             .quiet(args.quiet)
             .spa(args.spa)
             .compress(!args.no_compress)
+            .archive(args.archive)
             .with_protocol_version(version);
         share.apply(handler)
     };

@@ -36,6 +36,8 @@
 //!   text files are compressed as they stream, in a coding the client's
 //!   `Accept-Encoding` takes (brotli or gzip): see [`Encoder`], which any
 //!   handler may use too, and its module's words on BREACH.
+//! - **Archives.** With `archive` (feature `archive`), `?download=tar` or
+//!   `?download=tar.gz` on a directory streams it as one archive.
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -66,7 +68,7 @@
 //! and conditional requests; `range` parses ranges and lays out
 //! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
 //! `precompressed` finds the compressed copies beside a file; `compress`
-//! compresses on the fly; `listing`
+//! compresses on the fly; `archive` streams a directory as a tar; `listing`
 //! builds a directory's page; `headers` adds CORS and the user's headers to
 //! every response; `auth` checks Basic credentials;
 //! `cache` keeps files open between requests. This file ties them together
@@ -74,6 +76,8 @@
 //!
 //! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
 
+#[cfg(feature = "archive")]
+mod archive;
 #[cfg(feature = "auth")]
 mod auth;
 mod cache;
@@ -202,6 +206,10 @@ pub struct SimpleHttpRequestHandler {
     /// Whether text files are compressed on the fly: see
     /// [`compress`](Self::compress).
     compress: bool,
+    /// Whether directories may be downloaded as archives: see
+    /// `archive` (feature `archive`).
+    #[cfg(feature = "archive")]
+    archive: bool,
 }
 
 impl SimpleHttpRequestHandler {
@@ -227,6 +235,8 @@ impl SimpleHttpRequestHandler {
             cache: OpenFiles::new(OPEN_FILE_CACHE),
             spa: false,
             compress: false,
+            #[cfg(feature = "archive")]
+            archive: false,
         })
     }
 
@@ -406,6 +416,24 @@ impl SimpleHttpRequestHandler {
         self
     }
 
+    /// Whether a directory's `?download=tar` or `?download=tar.gz` answers
+    /// it as one archive, streamed as it is made (the binary's `--archive`;
+    /// feature `archive`). Default `false`: the query is ignored.
+    ///
+    /// The archive follows the rules of the requests: dot-files only with
+    /// [`hidden`](Self::hidden), symbolic links only where they stay under
+    /// the directory (or with
+    /// [`follow_symlinks_outside`](Self::follow_symlinks_outside)), as the
+    /// contents they lead to. It comes with `Content-Disposition:
+    /// attachment` naming `DIR.tar` (or `DIR.tar.gz`), in constant memory;
+    /// a file that changes meanwhile is cut or padded to the size its
+    /// header gives, so the archive stays well formed.
+    #[cfg(feature = "archive")]
+    pub fn archive(mut self, archive: bool) -> Self {
+        self.archive = archive;
+        self
+    }
+
     /// The served directory, as given to [`new`](Self::new) and made
     /// absolute.
     pub fn directory(&self) -> &Path {
@@ -456,6 +484,12 @@ impl SimpleHttpRequestHandler {
             FileType::Directory => {
                 if !target.trailing_slash {
                     return redirect_to_directory(r, target);
+                }
+                #[cfg(feature = "archive")]
+                if self.archive
+                    && let Some(kind) = archive::requested(target)
+                {
+                    return archive::send(r, &self.root, fd, target, kind, self.hidden);
                 }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
