@@ -189,8 +189,10 @@ pub fn is_compressible(content_type: &str) -> bool {
 /// the end: it writes the coding's last bytes. Dropped without it after an
 /// error, the body stays cut short, and the client sees a failed transfer.
 ///
-/// Remember BREACH (see the [module](self)): never compress a body that
-/// mixes a secret with text others choose.
+/// Remember the BREACH attack: never compress a body that mixes a secret
+/// (a CSRF token, a session id) with text others choose (a reflected query
+/// parameter), whose compressed length then gives the secret away a byte
+/// at a time.
 ///
 /// ```
 /// use basehttp::files::{Encoder, choose_coding};
