@@ -32,6 +32,7 @@
 //! GNU long names, tested by its wide use, into any `Write`; the walk, the
 //! rules above and the size guarantee are ours.
 
+use super::SimpleHttpRequestHandler;
 use super::compress::{Coding, Encoder};
 use super::path::{Root, Target};
 use crate::handler::{HandlerResult, Request};
@@ -45,6 +46,25 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+impl SimpleHttpRequestHandler {
+    /// Whether a directory's `?download=tar` or `?download=tar.gz` answers
+    /// it as one archive, streamed as it is made (the binary's `--archive`;
+    /// feature `archive`). Default `false`: the query is ignored.
+    ///
+    /// The archive follows the rules of the requests: dot-files only with
+    /// [`hidden`](Self::hidden), symbolic links only where they stay under
+    /// the directory (or with
+    /// [`follow_symlinks_outside`](Self::follow_symlinks_outside)), as the
+    /// contents they lead to. It comes with `Content-Disposition:
+    /// attachment` naming `DIR.tar` (or `DIR.tar.gz`), in constant memory;
+    /// a file that changes meanwhile is cut or padded to the size its
+    /// header gives, so the archive stays well formed.
+    pub fn archive(mut self, archive: bool) -> Self {
+        self.archive = archive;
+        self
+    }
+}
 
 /// What a query asks for: `download=tar` or `download=tar.gz`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,6 +42,7 @@
 //! its crate builds the C library, and browsers took it up only in 2024;
 //! precompressed `.zst` files are still served.
 
+use super::SimpleHttpRequestHandler;
 use super::cache::FileMeta;
 use super::conditional::range_applies;
 use super::negotiate::named_quality;
@@ -327,6 +328,54 @@ impl<W: Write> std::fmt::Debug for Encoder<W> {
     }
 }
 
+impl SimpleHttpRequestHandler {
+    /// Whether files of a [compressible type](is_compressible), from
+    /// [`COMPRESS_MIN`] to [`COMPRESS_MAX`] bytes, are compressed as they
+    /// are sent, in the coding the client's `Accept-Encoding` weighs highest
+    /// of this build's [`CODINGS`] (brotli, gzip; features `brotli` and
+    /// `gzip`). Default `false` in the library; the binary turns it on
+    /// (`--no-compress` leaves it off).
+    ///
+    /// A precompressed copy beside the file
+    /// ([`PRECOMPRESSED`](super::PRECOMPRESSED)) is sent in preference.
+    /// Never compressed: a range (206), a file compressed already (`.gz`,
+    /// images, video), or any response when a
+    /// [`header`](Self::header) of the handler sets `Content-Encoding`.
+    /// Every response for a file that could be compressed says `Vary:
+    /// Accept-Encoding`; a compressed one carries a weak `ETag` of its own,
+    /// so `If-None-Match` revalidates each representation, and goes out
+    /// chunked, with bounded memory. Static files mix no secret with text
+    /// a visitor chooses, so the BREACH attack has nothing to guess here.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// Whether and how to compress the file at `rel` (of `meta`) for `r`;
+    /// `plain` says no precompressed copy is sent instead.
+    pub(super) fn on_the_fly(
+        &self,
+        r: &Request<'_>,
+        meta: &FileMeta,
+        rel: &[u8],
+        plain: bool,
+    ) -> OnTheFly {
+        if plain && self.compress && !self.sets_content_encoding() {
+            decide(r, meta, rel)
+        } else {
+            OnTheFly::NONE
+        }
+    }
+
+    /// Whether a header of [`header`](Self::header) sets
+    /// `Content-Encoding`: then nothing is compressed on top.
+    fn sets_content_encoding(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Content-Encoding"))
+    }
+}
+
 /// What the files handler does about compressing one file.
 pub(super) struct OnTheFly {
     /// Whether the file could be compressed: then every response for it
@@ -346,7 +395,7 @@ impl OnTheFly {
 }
 
 /// Whether and how to compress the file at `rel` (of `meta`) for `r`.
-pub(super) fn decide(r: &Request<'_>, meta: &FileMeta, rel: &[u8]) -> OnTheFly {
+fn decide(r: &Request<'_>, meta: &FileMeta, rel: &[u8]) -> OnTheFly {
     // An `.svgz` is gzip-compressed SVG, though typed as SVG.
     let svgz = rel.len() >= 5 && rel[rel.len() - 5..].eq_ignore_ascii_case(b".svgz");
     if CODINGS.is_empty()

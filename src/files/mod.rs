@@ -395,45 +395,6 @@ impl SimpleHttpRequestHandler {
         self
     }
 
-    /// Whether files of a [compressible type](is_compressible), from
-    /// [`COMPRESS_MIN`] to [`COMPRESS_MAX`] bytes, are compressed as they
-    /// are sent, in the coding the client's `Accept-Encoding` weighs highest
-    /// of this build's [`CODINGS`] (brotli, gzip; features `brotli` and
-    /// `gzip`). Default `false` in the library; the binary turns it on
-    /// (`--no-compress` leaves it off).
-    ///
-    /// A precompressed copy beside the file ([`PRECOMPRESSED`]) is sent in
-    /// preference. Never compressed: a range (206), a file compressed
-    /// already (`.gz`, images, video), or any response when a
-    /// [`header`](Self::header) of the handler sets `Content-Encoding`.
-    /// Every response for a file that could be compressed says `Vary:
-    /// Accept-Encoding`; a compressed one carries a weak `ETag` of its own,
-    /// so `If-None-Match` revalidates each representation, and goes out
-    /// chunked, with bounded memory. Static files mix no secret with text
-    /// a visitor chooses, so the BREACH attack has nothing to guess here.
-    pub fn compress(mut self, compress: bool) -> Self {
-        self.compress = compress;
-        self
-    }
-
-    /// Whether a directory's `?download=tar` or `?download=tar.gz` answers
-    /// it as one archive, streamed as it is made (the binary's `--archive`;
-    /// feature `archive`). Default `false`: the query is ignored.
-    ///
-    /// The archive follows the rules of the requests: dot-files only with
-    /// [`hidden`](Self::hidden), symbolic links only where they stay under
-    /// the directory (or with
-    /// [`follow_symlinks_outside`](Self::follow_symlinks_outside)), as the
-    /// contents they lead to. It comes with `Content-Disposition:
-    /// attachment` naming `DIR.tar` (or `DIR.tar.gz`), in constant memory;
-    /// a file that changes meanwhile is cut or padded to the size its
-    /// header gives, so the archive stays well formed.
-    #[cfg(feature = "archive")]
-    pub fn archive(mut self, archive: bool) -> Self {
-        self.archive = archive;
-        self
-    }
-
     /// The served directory, as given to [`new`](Self::new) and made
     /// absolute.
     pub fn directory(&self) -> &Path {
@@ -579,24 +540,13 @@ impl SimpleHttpRequestHandler {
             Some(s) => (&s.file, &s.meta, Some(s.coding)),
             None => (file, meta, None),
         };
-        let on_the_fly = match coding {
-            None if self.compress && !self.sets_content_encoding() => {
-                compress::decide(r, meta, rel)
-            }
-            _ => compress::OnTheFly::NONE,
-        };
+        let on_the_fly = self.on_the_fly(r, meta, rel, coding.is_none());
         let encoding = Encoding {
             coding,
             vary: sidecars.vary || on_the_fly.vary,
         };
-        let encoded_meta;
-        let meta = match on_the_fly.coding {
-            Some(coding) => {
-                encoded_meta = compress::encoded_meta(meta, coding);
-                &encoded_meta
-            }
-            None => meta,
-        };
+        let encoded_meta = on_the_fly.coding.map(|c| compress::encoded_meta(meta, c));
+        let meta = encoded_meta.as_ref().unwrap_or(meta);
         let len = meta.len;
         if not_modified(r, meta) {
             r.send_response(StatusCode::NOT_MODIFIED)?;
@@ -684,14 +634,6 @@ impl SimpleHttpRequestHandler {
             _ => r.wfile.write_file(file, offset, count)?,
         }
         Ok(())
-    }
-
-    /// Whether a header of [`header`](Self::header) sets
-    /// `Content-Encoding`: then nothing is compressed on top.
-    fn sets_content_encoding(&self) -> bool {
-        self.headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("Content-Encoding"))
     }
 
     fn log_line(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
