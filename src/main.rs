@@ -97,8 +97,8 @@ struct Args {
     #[arg(long)]
     spa: bool,
 
-    /// Compress nothing on the fly (by default text files of 1 KiB to 8 MiB go out in brotli
-    /// or gzip when the client accepts it); precompressed .br/.zst/.gz files beside the
+    /// Compress nothing on the fly (by default text files of 1 KiB to 8 MiB go out in brotli,
+    /// zstd or gzip when the client accepts it); precompressed .br/.zst/.gz files beside the
     /// original are still sent
     #[arg(long)]
     no_compress: bool,

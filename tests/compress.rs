@@ -3,7 +3,7 @@
 //! validators and `Vary`, `HEAD`, and `curl --compressed` (an independent
 //! decoder, run as a process) getting the file's exact bytes back.
 
-#![cfg(any(feature = "gzip", feature = "brotli"))]
+#![cfg(any(feature = "gzip", feature = "brotli", feature = "zstd"))]
 
 mod common;
 #[path = "common/process.rs"]
@@ -73,6 +73,8 @@ fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
         "gzip" => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
         #[cfg(feature = "brotli")]
         "br" => brotli::Decompressor::new(body, 4096).read_to_end(&mut out),
+        #[cfg(feature = "zstd")]
+        "zstd" => zstd::stream::read::Decoder::new(body).and_then(|mut d| d.read_to_end(&mut out)),
         other => panic!("no decoder for {other}"),
     }
     .expect("a well-formed compressed body");
@@ -108,17 +110,20 @@ fn curl_compressed_gets_the_same_bytes_as_uncompressed() {
         let (plain_head, plain) = curl(&url, &["--no-compressed"]);
         assert_eq!(plain, want, "{name} plain");
         assert!(!plain_head.to_ascii_lowercase().contains("content-encoding"));
-        #[cfg(feature = "brotli")]
-        {
-            let (head, body) = curl(&url, &[]);
-            assert!(head.contains("Content-Encoding: br"), "{name}: {head}");
-            assert_eq!(body, want, "{name} br");
-        }
-        #[cfg(feature = "gzip")]
-        {
-            let (head, body) = curl(&url, &["-H", "Accept-Encoding: gzip"]);
-            assert!(head.contains("Content-Encoding: gzip"), "{name}: {head}");
-            assert_eq!(body, want, "{name} gzip");
+        // curl's own Accept-Encoding (deflate, gzip, br, zstd).
+        let (head, body) = curl(&url, &[]);
+        let first = basehttp::files::CODINGS[0].name();
+        assert!(
+            head.contains(&format!("Content-Encoding: {first}")),
+            "{name}: {head}"
+        );
+        assert_eq!(body, want, "{name} {first}");
+        for coding in basehttp::files::CODINGS {
+            let accept = format!("Accept-Encoding: {}", coding.name());
+            let (head, body) = curl(&url, &["-H", &accept]);
+            let encoding = format!("Content-Encoding: {}", coding.name());
+            assert!(head.contains(&encoding), "{name}: {head}");
+            assert_eq!(body, want, "{name} {coding:?}");
         }
     }
 }
@@ -199,7 +204,7 @@ fn a_range_is_never_compressed() {
 fn head_gets_the_head_of_get() {
     let dir = site();
     let server = serve(dir.path());
-    for accept in ["gzip", "br", "identity"] {
+    for accept in ["gzip", "br", "zstd", "identity"] {
         let header = format!("Accept-Encoding: {accept}");
         let g = get(&server, "/page.html", &[&header]);
         let h = ask(&server, "HEAD", "/page.html", &[&header]);
@@ -221,6 +226,7 @@ fn weights_are_honoured() {
     let server = serve(dir.path());
     let gzip = cfg!(feature = "gzip").then_some("gzip");
     let br = cfg!(feature = "brotli").then_some("br");
+    let zstd = cfg!(feature = "zstd").then_some("zstd");
     let cases: &[(&str, Option<&str>)] = &[
         ("", None),
         ("gzip;q=0", None),
@@ -235,7 +241,13 @@ fn weights_are_honoured() {
         ("br;q=0.4, gzip;q=0.5", gzip.or(br)),
         ("gzip;q=0.5, br", br.or(gzip)),
         ("gzip, br", br.or(gzip)),
-        ("*", br.or(gzip)),
+        ("zstd;q=0.5, br", br.or(zstd)),
+        ("gzip, zstd", zstd.or(gzip)),
+        ("gzip, zstd;q=0.9", gzip),
+        ("gzip;q=0.9, deflate, zstd, br;q=0.5", zstd.or(gzip)),
+        ("*", zstd.or(br).or(gzip)),
+        ("br, zstd", zstd.or(br)),
+        ("br;q=0, *", zstd.or(gzip)),
     ];
     let want = fs::read(dir.path().join("page.html")).unwrap();
     for (accept, coding) in cases {

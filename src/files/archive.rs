@@ -126,7 +126,7 @@ pub(super) fn send(
         Kind::TarGz => Some(Coding::Gzip),
     };
     let out = Gate {
-        out: Encoder::new(coding, &mut r.wfile),
+        out: Encoder::new(coding, &mut r.wfile)?,
         failed: false,
     };
     let mut walk = Walk {

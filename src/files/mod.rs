@@ -34,7 +34,7 @@
 //!   client whose `Accept-Encoding` takes it: see [`PRECOMPRESSED`].
 //! - **Compression.** With [`compress`](SimpleHttpRequestHandler::compress),
 //!   text files are compressed as they stream, in a coding the client's
-//!   `Accept-Encoding` takes (brotli or gzip): see [`Encoder`], which any
+//!   `Accept-Encoding` takes (brotli, zstd or gzip): see [`Encoder`], which any
 //!   handler may use too, and its module's words on BREACH.
 //! - **Archives.** With `archive` (feature `archive`), `?download=tar` or
 //!   `?download=tar.gz` on a directory streams it as one archive.
@@ -95,7 +95,7 @@ pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
 pub use compress::{
     BROTLI_QUALITY, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding, Encoder, GZIP_LEVEL, READ_CHUNK,
-    choose_coding, is_compressible,
+    ZSTD_LEVEL, choose_coding, is_compressible,
 };
 pub use headers::{FRAMING_HEADERS, HeaderError};
 pub use precompressed::PRECOMPRESSED;
