@@ -111,6 +111,17 @@ struct Args {
     /// Single-page application: a GET for a missing path whose Accept names text/html gets /index.html with status 200 (paths with an extension still 404)
     #[arg(long)]
     spa: bool,
+
+    /// Compress nothing on the fly (by default text files of 1 KiB to 8 MiB go out in brotli,
+    /// zstd or gzip when the client accepts it); precompressed .br/.zst/.gz files beside the
+    /// original are still sent
+    #[arg(long)]
+    no_compress: bool,
+
+    /// Let a directory be downloaded as one archive: ?download=tar or ?download=tar.gz,
+    /// streamed; dot-files only with --hidden, links only where they stay inside
+    #[arg(long)]
+    archive: bool,
 }
 
 /// The TLS configuration of `--tls-cert` and `--tls-key`.
@@ -208,6 +219,8 @@ fn run(args: Args) -> Result<(), Failure> {
             .map_err(|e| Failure::Usage(e.to_string()))?
             .quiet(args.quiet)
             .spa(args.spa)
+            .compress(!args.no_compress)
+            .archive(args.archive)
             .with_protocol_version(version);
         share.apply(handler)
     };

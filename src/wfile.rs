@@ -105,6 +105,9 @@ pub struct Wfile<'a> {
     handler_framed: bool,
     /// The handler sent a `Connection` header.
     connection_header_sent: bool,
+    /// The body's length is not known ahead: see
+    /// [`unknown_length`](Self::unknown_length).
+    unknown_length: bool,
     /// Body bytes accepted from the handler (sent, buffered or dropped).
     written: u64,
     pub(crate) head_request: bool,
@@ -140,6 +143,7 @@ impl<'a> Wfile<'a> {
             declared_length: None,
             handler_framed: false,
             connection_header_sent: false,
+            unknown_length: false,
             written: 0,
             head_request: false,
             client_version: Version::HTTP_11,
@@ -179,7 +183,17 @@ impl<'a> Wfile<'a> {
         self.declared_length = None;
         self.handler_framed = false;
         self.connection_header_sent = false;
+        self.unknown_length = false;
         self.written = 0;
+    }
+
+    /// Frames this response as a stream of unknown length (chunked, or up
+    /// to the close for HTTP/1.0 clients), even if the body turns out to
+    /// fit in the buffer, and even for `HEAD`, which writes no body: so a
+    /// `HEAD` gets the head its `GET` gets. For bodies whose length is
+    /// known only at their end, such as compressed ones.
+    pub(crate) fn unknown_length(&mut self) {
+        self.unknown_length = true;
     }
 
     /// Adds a header to the pending head, noting the ones that decide framing
@@ -321,11 +335,20 @@ impl<'a> Wfile<'a> {
     /// body is the whole body and its length is known.
     fn commit(&mut self, last: bool) -> io::Result<()> {
         let no_body = self.head_request || matches!(self.status, 204 | 304) || self.status < 200;
+        let length_known = last && !self.unknown_length;
         self.framing = if no_body {
-            if last && self.head_request && self.declared_length.is_none() && !self.handler_framed {
+            if length_known
+                && self.head_request
+                && self.declared_length.is_none()
+                && !self.handler_framed
+            {
                 // HEAD: the Content-Length the GET would have had (RFC 9110 §9.3.2).
                 self.push_length(self.written);
-            } else if !last && self.head_request && !self.handler_framed {
+            } else if !length_known
+                && self.head_request
+                && self.declared_length.is_none()
+                && !self.handler_framed
+            {
                 self.push_framing_for_stream();
             }
             Framing::NoBody
@@ -333,7 +356,7 @@ impl<'a> Wfile<'a> {
             Framing::Length(n)
         } else if self.handler_framed {
             Framing::Raw
-        } else if last {
+        } else if length_known {
             self.push_length(self.body.len() as u64);
             Framing::Length(self.body.len() as u64)
         } else {

@@ -10,7 +10,7 @@ mod process;
 
 use basehttp::SimpleHttpRequestHandler;
 use basehttp::server::Threading;
-use common::{Client, Response, TestServer, config, pattern};
+use common::{Client, Response, TestServer, pattern};
 use std::fs;
 use std::path::Path;
 use tempfile::TempDir;
@@ -33,8 +33,7 @@ fn serve_with(
     dir: &Path,
     f: impl FnOnce(SimpleHttpRequestHandler) -> SimpleHttpRequestHandler,
 ) -> Server {
-    let handler = SimpleHttpRequestHandler::new(dir).expect("serve the directory");
-    TestServer::start(f(handler.quiet(true)), config())
+    common::serve_files(dir, f)
 }
 
 fn serve(dir: &Path) -> Server {

@@ -94,7 +94,14 @@ impl ETag {
 /// Whether `tag` (with its quotes, perhaps with a `W/` prefix) is `ours`;
 /// `weak` accepts the `W/` form (the weak comparison of `If-None-Match`,
 /// RFC 9110 §8.8.3.2), otherwise it never matches (the strong comparison).
+/// A weak tag of ours (a compressed response's) matches only in the weak
+/// comparison.
 fn etag_matches(ours: &str, tag: &[u8], weak: bool) -> bool {
+    let ours = match ours.strip_prefix("W/") {
+        Some(rest) if weak => rest,
+        Some(_) => return false,
+        None => ours,
+    };
     let tag = match tag.strip_prefix(b"W/") {
         Some(rest) if weak => rest,
         Some(_) => return false,
@@ -174,6 +181,12 @@ mod tests {
         assert!(!etag_matches(&ours, b"W/\"1f-d-60.5\"", false));
         assert!(!etag_matches(&ours, b"\"1f-d-60.6\"", true));
         assert!(!etag_matches(&ours, b"1f-d-60.5", true));
+        // A weak tag of ours: weak comparison only.
+        let weak = format!("W/{ours}");
+        assert!(etag_matches(&weak, b"W/\"1f-d-60.5\"", true));
+        assert!(etag_matches(&weak, b"\"1f-d-60.5\"", true));
+        assert!(!etag_matches(&weak, b"W/\"1f-d-60.5\"", false));
+        assert!(!etag_matches(&weak, b"\"1f-d-60.5\"", false));
     }
 
     #[test]

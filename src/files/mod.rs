@@ -32,6 +32,12 @@
 //! - **Precompressed files.** `app.js.br`, `app.js.zst` or `app.js.gz`
 //!   beside `app.js` is sent in its place, with `Content-Encoding`, to a
 //!   client whose `Accept-Encoding` takes it: see [`PRECOMPRESSED`].
+//! - **Compression.** With [`compress`](SimpleHttpRequestHandler::compress),
+//!   text files are compressed as they stream, in a coding the client's
+//!   `Accept-Encoding` takes (brotli, zstd or gzip): see [`Encoder`], which any
+//!   handler may use too, and its module's words on BREACH.
+//! - **Archives.** With `archive` (feature `archive`), `?download=tar` or
+//!   `?download=tar.gz` on a directory streams it as one archive.
 //! - **Safety.** No request reaches outside the served directory: a `..`
 //!   segment (raw or percent-encoded), an encoded `/` or `\`, or a NUL byte
 //!   is refused with 400, and a symbolic link that leads outside is refused
@@ -63,7 +69,8 @@
 //! the directory and opens it safely; `conditional` holds the validators
 //! and conditional requests; `range` parses ranges and lays out
 //! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
-//! `precompressed` finds the compressed copies beside a file; `listing`
+//! `precompressed` finds the compressed copies beside a file; `compress`
+//! compresses on the fly; `archive` streams a directory as a tar; `listing`
 //! builds a directory's page; `headers` adds CORS and the user's headers to
 //! every response; `auth` checks Basic credentials; `upload` writes
 //! uploads;
@@ -72,9 +79,12 @@
 //!
 //! [`follow_symlinks_outside`]: SimpleHttpRequestHandler::follow_symlinks_outside
 
+#[cfg(feature = "archive")]
+mod archive;
 #[cfg(feature = "auth")]
 mod auth;
 mod cache;
+mod compress;
 mod conditional;
 mod headers;
 mod listing;
@@ -87,6 +97,10 @@ mod upload;
 #[cfg(feature = "auth")]
 pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
+pub use compress::{
+    BROTLI_QUALITY, CODINGS, COMPRESS_MAX, COMPRESS_MIN, Coding, Encoder, GZIP_LEVEL, READ_CHUNK,
+    ZSTD_LEVEL, choose_coding, is_compressible,
+};
 pub use headers::{FRAMING_HEADERS, HeaderError};
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
@@ -200,6 +214,13 @@ pub struct SimpleHttpRequestHandler {
     spa: bool,
     /// Whether and how uploads are taken: see [`upload`](Self::upload).
     uploads: upload::Uploads,
+    /// Whether text files are compressed on the fly: see
+    /// [`compress`](Self::compress).
+    compress: bool,
+    /// Whether directories may be downloaded as archives: see
+    /// `archive` (feature `archive`).
+    #[cfg(feature = "archive")]
+    archive: bool,
 }
 
 impl SimpleHttpRequestHandler {
@@ -225,6 +246,9 @@ impl SimpleHttpRequestHandler {
             cache: OpenFiles::new(OPEN_FILE_CACHE),
             spa: false,
             uploads: upload::Uploads::default(),
+            compress: false,
+            #[cfg(feature = "archive")]
+            archive: false,
         })
     }
 
@@ -439,6 +463,12 @@ impl SimpleHttpRequestHandler {
                 if !target.trailing_slash {
                     return redirect_to_directory(r, target);
                 }
+                #[cfg(feature = "archive")]
+                if self.archive
+                    && let Some(kind) = archive::requested(target)
+                {
+                    return archive::send(r, &self.root, fd, target, kind, self.hidden);
+                }
                 for page in INDEX_PAGES {
                     let rel = target.child(page.as_bytes());
                     match self.open(&rel) {
@@ -528,10 +558,13 @@ impl SimpleHttpRequestHandler {
             Some(s) => (&s.file, &s.meta, Some(s.coding)),
             None => (file, meta, None),
         };
+        let on_the_fly = self.on_the_fly(r, meta, rel, coding.is_none());
         let encoding = Encoding {
             coding,
-            vary: sidecars.vary,
+            vary: sidecars.vary || on_the_fly.vary,
         };
+        let encoded_meta = on_the_fly.coding.map(|c| compress::encoded_meta(meta, c));
+        let meta = encoded_meta.as_ref().unwrap_or(meta);
         let len = meta.len;
         let sandbox = upload::sandbox_policy(&self.uploads, &meta.content_type);
         if not_modified(r, meta) {
@@ -542,6 +575,9 @@ impl SimpleHttpRequestHandler {
             encoding.send_vary(r)?;
             r.end_headers()?;
             return Ok(());
+        }
+        if let Some(coding) = on_the_fly.coding {
+            return compress::send(r, file, meta, coding);
         }
         let range = if r.command == "GET" && range_applies(r, meta) {
             r.headers

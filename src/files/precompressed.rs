@@ -102,7 +102,7 @@ fn sidecar_path(rel: &[u8], suffix: &str) -> Vec<u8> {
 /// as `gzip`, RFC 9110 §8.4.1.3), else through `*`, else 0. No
 /// `Accept-Encoding` at all: 0, as nginx does (RFC 9110 §12.5.3 would allow
 /// any coding, but a client that sends none rarely decodes one).
-fn quality(r: &Request<'_>, coding: &str) -> Quality {
+pub(super) fn quality(r: &Request<'_>, coding: &str) -> Quality {
     let named = |name| named_quality(r.headers.get_all("Accept-Encoding"), name);
     named(coding)
         .or_else(|| (coding == "gzip").then(|| named("x-gzip")).flatten())

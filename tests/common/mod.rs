@@ -60,6 +60,16 @@ pub struct TestServer<H: Handler, C: Concurrency> {
     result: Option<mpsc::Receiver<io::Result<()>>>,
 }
 
+/// The files handler on `dir`, quiet, changed by `f`, on a
+/// [`ThreadingHttpServer`](basehttp::ThreadingHttpServer) with [`config`].
+pub fn serve_files(
+    dir: &std::path::Path,
+    f: impl FnOnce(basehttp::SimpleHttpRequestHandler) -> basehttp::SimpleHttpRequestHandler,
+) -> TestServer<basehttp::SimpleHttpRequestHandler, Threading> {
+    let handler = basehttp::SimpleHttpRequestHandler::new(dir).expect("serve the directory");
+    TestServer::start(f(handler.quiet(true)), config())
+}
+
 /// A [`ThreadingHttpServer`](basehttp::ThreadingHttpServer) with [`config`].
 pub fn serve<H: Handler>(handler: H) -> TestServer<H, Threading> {
     TestServer::start(handler, config())
