@@ -17,9 +17,8 @@ use std::process::ExitCode;
 #[command(name = "basehttp", version, color = clap::ColorChoice::Never)]
 #[command(group(clap::ArgGroup::new("credentials").multiple(true).args(["auth", "auth_file"])))]
 struct Args {
-    /// TCP port to listen on; 0 asks the kernel for a free one
-    #[arg(default_value_t = 8000)]
-    port: u16,
+    /// TCP port to listen on; 0 asks the kernel for a free one [default: 8000]
+    port: Option<u16>,
 
     /// Address to listen on [default: all interfaces, IPv6 and IPv4 where the host has IPv6]
     #[arg(short, long, value_name = "ADDRESS")]
@@ -214,7 +213,16 @@ fn run(args: Args) -> Result<(), Failure> {
         ..ServerConfig::default()
     };
 
-    let server = bind(args.bind.as_deref(), args.port, config, handler)?;
+    let server = match inherited_listeners(&args)? {
+        Some(listeners) => PoolHttpServer::from_listeners(listeners, handler()?, config)
+            .map_err(|e| Failure::Usage(format!("cannot serve the inherited sockets: {e}")))?,
+        None => bind(
+            args.bind.as_deref(),
+            args.port.unwrap_or(DEFAULT_PORT),
+            config,
+            handler,
+        )?,
+    };
     raise_open_files_limit();
 
     // The signal handlers only write a byte to a socket pair that the server
@@ -226,7 +234,9 @@ fn run(args: Args) -> Result<(), Failure> {
     }
 
     warn_clear_text_passwords(&share, scheme == "HTTPS", server.local_addr());
-    announce(scheme, server.local_addr());
+    for &addr in server.local_addrs() {
+        announce(scheme, addr);
+    }
     server.serve_until(&stop).map_err(Failure::Serve)
 }
 
@@ -354,6 +364,26 @@ fn bind(
     };
     PoolHttpServer::bind_with_config(addrs.as_slice(), handler()?, config)
         .map_err(|e| cannot_listen(host, port, &e))
+}
+
+/// The port without `PORT`, as Python's.
+const DEFAULT_PORT: u16 = 8000;
+
+/// The sockets of systemd's socket activation (`LISTEN_PID`, `LISTEN_FDS`),
+/// if this process was given any: then `-b` and `PORT` are usage errors,
+/// since the sockets already say where to listen.
+fn inherited_listeners(args: &Args) -> Result<Option<Vec<std::net::TcpListener>>, Failure> {
+    let listeners = basehttp::server::listen_fds()
+        .map_err(|e| Failure::Usage(format!("socket activation: {e}")))?;
+    if listeners.is_empty() {
+        return Ok(None);
+    }
+    if args.bind.is_some() || args.port.is_some() {
+        return Err(Failure::Usage(
+            "-b and PORT cannot be used with socket activation (LISTEN_FDS): the inherited sockets say where to listen".into(),
+        ));
+    }
+    Ok(Some(listeners))
 }
 
 /// Whether binding `::` failed because the host has no IPv6.

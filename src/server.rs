@@ -20,7 +20,10 @@ pub use crate::config::{
     QUEUE_TIMEOUT, SHUTDOWN_TIMEOUT, ServerConfig, WORKER_IDLE_TIMEOUT,
 };
 use crate::conn::{Tracked, serve_connection};
-use crate::engine::{self, LISTENER, Run, STOP, Shared, WAKER, spawn_monitor, spawn_worker};
+use crate::engine::{
+    self, LAST_LISTENER, LISTENER, Run, STOP, Shared, WAKER, listener_index, spawn_monitor,
+    spawn_worker,
+};
 use crate::handler::Handler;
 use crate::sys::lock;
 use rustix::event::Timespec;
@@ -28,7 +31,7 @@ use rustix::event::epoll::{self, EventData, EventFlags};
 use socket2::{Domain, Protocol, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -226,8 +229,9 @@ fn accept_loop<H: Handler>(
                     shared.begin_shutdown();
                     return Ok(());
                 }
-                LISTENER => {
-                    let backoff = engine::accept_connections(shared, &mut |stream, peer| {
+                token @ LAST_LISTENER..=LISTENER => {
+                    let index = listener_index(token);
+                    let backoff = engine::accept_connections(shared, index, &mut |stream, peer| {
                         accepted = true;
                         place.place(stream, peer);
                     });
@@ -433,10 +437,22 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         handler: H,
         config: ServerConfig,
     ) -> io::Result<Self> {
+        Self::from_listeners(vec![listener], handler, config)
+    }
+
+    /// Serves on every one of `listeners`, listening sockets you made
+    /// yourself or inherited: connections from all of them are served
+    /// alike. [`local_addr`](Server::local_addr) is the first one's. An
+    /// empty list is an `InvalidInput` error.
+    pub fn from_listeners(
+        listeners: Vec<TcpListener>,
+        handler: H,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
         let concurrency = C::default();
         let max_workers = concurrency.max_workers(&config);
         Ok(Server {
-            shared: Arc::new(Shared::new(handler, config, listener, max_workers)?),
+            shared: Arc::new(Shared::new(handler, config, listeners, max_workers)?),
             concurrency,
             running: Mutex::new(false),
             stopped: Condvar::new(),
@@ -444,10 +460,45 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         })
     }
 
+    /// Serves the listening sockets that systemd (or any launcher that
+    /// speaks its protocol) passed to this process: see [`listen_fds`].
+    /// A `NotFound` error if there are none, and the error of
+    /// [`listen_fds`] if one is unusable.
+    ///
+    /// ```no_run
+    /// use basehttp::{handler_fn, PoolHttpServer, ServerConfig};
+    ///
+    /// let handler = handler_fn(|r| Ok(r.send_error(404)?));
+    /// let server = PoolHttpServer::from_listen_fds(handler, ServerConfig::default())?;
+    /// for addr in server.local_addrs() {
+    ///     println!("serving on {addr}");
+    /// }
+    /// server.serve_forever()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_listen_fds(handler: H, config: ServerConfig) -> io::Result<Self> {
+        let listeners = listen_fds()?;
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no sockets passed by socket activation (LISTEN_PID and LISTEN_FDS)",
+            ));
+        }
+        Self::from_listeners(listeners, handler, config)
+    }
+
     /// The address the server listens on, with the real port when bound to
-    /// port 0 (Python's `server_address`).
+    /// port 0 (Python's `server_address`); with several listeners, the
+    /// first one's.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// The addresses of all the server's listeners, in the order they were
+    /// given (one, unless made by [`from_listeners`](Server::from_listeners)
+    /// or [`from_listen_fds`](Server::from_listen_fds)).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.shared.local_addrs
     }
 
     /// The handler.
@@ -582,4 +633,82 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
+}
+
+/// The first descriptor of socket activation: 3, after standard input,
+/// output and error (`SD_LISTEN_FDS_START`).
+pub const LISTEN_FDS_START: RawFd = 3;
+
+/// The most descriptors [`listen_fds`] takes: a `LISTEN_FDS` above this is
+/// an error rather than thousands of failed checks.
+pub const MAX_LISTEN_FDS: RawFd = 1024;
+
+/// The variables of socket activation, removed from the environment once
+/// read.
+const LISTEN_VARIABLES: [&str; 3] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+
+/// The listening sockets passed to this process by systemd's socket
+/// activation (`sd_listen_fds(3)`), or by any launcher that speaks its
+/// protocol: when `LISTEN_PID` is this process's id and `LISTEN_FDS` is 1
+/// or more, descriptors [`LISTEN_FDS_START`] onwards, `LISTEN_FDS` of them.
+///
+/// An empty list when the variables are absent or name another process
+/// (a child that inherited them). Each descriptor must be a listening
+/// TCP socket (IPv4 or IPv6); otherwise the error names it, and none is
+/// taken. Each is made close-on-exec, and the variables are removed from
+/// the environment, so programs this one starts do not see them (only
+/// while the process has a single thread: changing the environment is
+/// unsafe otherwise, and `LISTEN_PID` already tells a child they are not
+/// its own). The sockets are taken once per process: a second call
+/// returns an empty list.
+pub fn listen_fds() -> io::Result<Vec<TcpListener>> {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|pid| pid.trim().parse::<u32>().ok())
+        .is_some_and(|pid| pid == std::process::id());
+    let (true, Ok(count)) = (ours, std::env::var("LISTEN_FDS")) else {
+        return Ok(Vec::new());
+    };
+    crate::sys::unset_env_if_single_threaded(&LISTEN_VARIABLES);
+    let n: RawFd = match count.trim().parse() {
+        Ok(n) if (0..=MAX_LISTEN_FDS).contains(&n) => n,
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("LISTEN_FDS={count:?}: not a number from 0 to {MAX_LISTEN_FDS}"),
+            ));
+        }
+    };
+    let fds =
+        crate::sys::take_inherited_fds(LISTEN_FDS_START..LISTEN_FDS_START + n, check_listening)?;
+    fds.into_iter()
+        .map(|fd| {
+            rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+            Ok(TcpListener::from(fd))
+        })
+        .collect()
+}
+
+/// Accepts descriptor `fd` as an inherited listener only if it is a
+/// listening TCP socket.
+fn check_listening(fd: RawFd, socket: BorrowedFd<'_>) -> io::Result<()> {
+    use rustix::net::{AddressFamily, SocketType, sockopt};
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} (LISTEN_FDS): {what}"),
+        )
+    };
+    let kind = sockopt::socket_type(socket).map_err(|e| refuse(&format!("not a socket: {e}")))?;
+    if kind != SocketType::STREAM {
+        return Err(refuse("not a stream socket"));
+    }
+    let family = sockopt::socket_domain(socket).map_err(|e| refuse(&e.to_string()))?;
+    if family != AddressFamily::INET && family != AddressFamily::INET6 {
+        return Err(refuse("not an IPv4 or IPv6 socket"));
+    }
+    if !sockopt::socket_acceptconn(socket).map_err(|e| refuse(&e.to_string()))? {
+        return Err(refuse("not listening"));
+    }
+    Ok(())
 }

@@ -86,3 +86,58 @@ pub(crate) fn clock_time(clock: libc::clockid_t) -> Option<std::time::Duration> 
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Whether [`take_inherited_fds`] has run: descriptors are taken once per
+/// process, so that no two owners ever close one.
+static INHERITED_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Takes ownership of descriptors `fds`, which the process
+/// that started this one handed over (systemd's socket activation), after
+/// `check` has accepted every one of them: if one is not open or `check`
+/// refuses it, nothing is taken (nor closed) and the error is returned.
+/// Runs once per process; later calls take nothing and return an empty list.
+pub(crate) fn take_inherited_fds(
+    fds: std::ops::Range<std::os::fd::RawFd>,
+    check: impl Fn(std::os::fd::RawFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+    use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    if INHERITED_TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(Vec::new());
+    }
+    for fd in fds.clone() {
+        // SAFETY: fcntl(F_GETFD) only reads the descriptor's flags; for a
+        // descriptor that is not open it fails with EBADF, which is checked.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            let e = std::io::Error::last_os_error();
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("descriptor {fd}: {e}"),
+            ));
+        }
+        // SAFETY: `fd` is open (checked just above), and the borrow lives
+        // only for this call of `check`, during which nothing here closes it.
+        check(fd, unsafe { BorrowedFd::borrow_raw(fd) })?;
+    }
+    // SAFETY: every descriptor is open and was checked above; by the
+    // socket-activation protocol they were handed to this process for its
+    // own use (as sd_listen_fds(3) trusts them to be), and INHERITED_TAKEN
+    // makes this the only place that ever takes them: each gets one owner.
+    Ok(fds.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect())
+}
+
+/// Removes `names` from the environment, so that programs this one starts
+/// do not see them, if the process has a single thread; returns whether it
+/// did. (Changing the environment while another thread might read it is
+/// undefined behaviour in C libraries, hence the check.)
+pub(crate) fn unset_env_if_single_threaded(names: &[&str]) -> bool {
+    if thread_count().ok() != Some(1) {
+        return false;
+    }
+    for name in names {
+        // SAFETY: modifying the environment is unsound only while another
+        // thread may read it; this process has one thread (checked above),
+        // and only this one, busy here, could start another.
+        unsafe { std::env::remove_var(name) }
+    }
+    true
+}
