@@ -123,6 +123,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod config;
 mod conn;
 mod date;

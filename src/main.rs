@@ -5,7 +5,7 @@
 use basehttp::files::Credentials;
 use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
 use clap::Parser;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -233,11 +233,43 @@ fn run(args: Args) -> Result<(), Failure> {
         signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
     }
 
+    // SIGUSR2 (a restart) likewise, on a socket pair of its own.
+    let (restart, restarting) = UnixStream::pair().map_err(Failure::Serve)?;
+    signal_hook::low_level::pipe::register(SIGUSR2, restarting).map_err(Failure::Serve)?;
+
     warn_clear_text_passwords(&share, scheme == "HTTPS", server.local_addr());
     for &addr in server.local_addrs() {
         announce(scheme, addr);
     }
-    server.serve_until(&stop).map_err(Failure::Serve)
+    if let Err(e) = basehttp::activation::notify_ready() {
+        eprintln!("basehttp: cannot say it is ready: {e}");
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(|| restart_on_signal(&server, &restart));
+        let served = server.serve_until(&stop);
+        // Ends the restart thread's wait.
+        let _ = restart.shutdown(std::net::Shutdown::Both);
+        served.map_err(Failure::Serve)
+    })
+}
+
+/// Waits for SIGUSR2 and restarts without dropping a connection: starts a
+/// new copy of the program with the listening sockets, and once it says it
+/// serves, hands over to it ([`PoolHttpServer::drain`]), which ends
+/// `serve_until`. If the copy fails or is not ready in time, this one goes
+/// on serving.
+fn restart_on_signal(server: &PoolHttpServer<SimpleHttpRequestHandler>, restart: &UnixStream) {
+    use basehttp::activation::{RESTART_TIMEOUT, Successor};
+    use std::io::Read;
+    let mut signal = [0u8; 1];
+    let mut restart = restart;
+    while matches!(restart.read(&mut signal), Ok(1)) {
+        let started = Successor::start(server.listeners());
+        match started.and_then(|copy| copy.wait_ready(RESTART_TIMEOUT)) {
+            Ok(()) => return server.drain(),
+            Err(e) => eprintln!("basehttp: restart failed, still serving: {e}"),
+        }
+    }
 }
 
 /// The options for sharing safely (`--hidden`, `--cors`, `-H`, `--auth`,
@@ -378,7 +410,10 @@ fn inherited_listeners(args: &Args) -> Result<Option<Vec<std::net::TcpListener>>
     if listeners.is_empty() {
         return Ok(None);
     }
-    if args.bind.is_some() || args.port.is_some() {
+    // A restarted copy has the same arguments as the first: they are
+    // expected, and the sockets they made are the ones inherited.
+    let restarted = std::env::var_os(basehttp::activation::READY_FD_VAR).is_some();
+    if !restarted && (args.bind.is_some() || args.port.is_some()) {
         return Err(Failure::Usage(
             "-b and PORT cannot be used with socket activation (LISTEN_FDS): the inherited sockets say where to listen".into(),
         ));

@@ -14,6 +14,7 @@
 //! poller (see the `engine` module's docs): a slow or idle client delays no
 //! one, even in the one-at-a-time server.
 
+pub use crate::activation::listen_fds;
 pub use crate::config::{
     BODY_BUFFER, BODY_BUFFER_TOTAL, HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT,
     KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN, MAX_THREADS, MIN_DATA_RATE, MinDataRate,
@@ -31,7 +32,7 @@ use rustix::event::epoll::{self, EventData, EventFlags};
 use socket2::{Domain, Protocol, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -501,6 +502,13 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         &self.shared.local_addrs
     }
 
+    /// The listening sockets, in the order of
+    /// [`local_addrs`](Server::local_addrs): to hand on to a new copy of
+    /// the program ([`Successor::start`](crate::activation::Successor::start)).
+    pub fn listeners(&self) -> &[TcpListener] {
+        &self.shared.listeners
+    }
+
     /// The handler.
     pub fn handler(&self) -> &H {
         &self.shared.handler
@@ -575,6 +583,31 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         }
     }
 
+    /// Hands over to another process that serves the same listening
+    /// sockets (a restart, see [`Successor`](crate::activation::Successor)),
+    /// then shuts down: accepts no more connections (the listeners leave
+    /// this server's poller, and connections still queued wait for the
+    /// other process), closes connections idle between requests, answers
+    /// each request from now on with `Connection: close`, and once no
+    /// connection is left, or after [`ServerConfig::shutdown_timeout`],
+    /// does what [`shutdown`](Server::shutdown) does. A connection accepted
+    /// but not yet answered is given its first request, so that its client
+    /// is never reset. For [`HttpServer`] and [`PoolHttpServer`]; the
+    /// others stop accepting and shut down when their connections end.
+    pub fn drain(&self) {
+        self.shared.draining.store(true, Ordering::SeqCst);
+        for listener in &self.shared.listeners {
+            let _ = epoll::delete(&self.shared.epoll, listener);
+        }
+        engine::close_idle_served(&self.shared);
+        let deadline = Instant::now() + self.shared.config.shutdown_timeout;
+        // A bounded poll: closing connections signal nothing to wait on.
+        while self.shared.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        self.shutdown();
+    }
+
     /// Closes the server (Python's `server_close`): shuts it down if need be.
     /// The listening socket is released when the server is dropped.
     pub fn server_close(&self) {
@@ -633,82 +666,4 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
-}
-
-/// The first descriptor of socket activation: 3, after standard input,
-/// output and error (`SD_LISTEN_FDS_START`).
-pub const LISTEN_FDS_START: RawFd = 3;
-
-/// The most descriptors [`listen_fds`] takes: a `LISTEN_FDS` above this is
-/// an error rather than thousands of failed checks.
-pub const MAX_LISTEN_FDS: RawFd = 1024;
-
-/// The variables of socket activation, removed from the environment once
-/// read.
-const LISTEN_VARIABLES: [&str; 3] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
-
-/// The listening sockets passed to this process by systemd's socket
-/// activation (`sd_listen_fds(3)`), or by any launcher that speaks its
-/// protocol: when `LISTEN_PID` is this process's id and `LISTEN_FDS` is 1
-/// or more, descriptors [`LISTEN_FDS_START`] onwards, `LISTEN_FDS` of them.
-///
-/// An empty list when the variables are absent or name another process
-/// (a child that inherited them). Each descriptor must be a listening
-/// TCP socket (IPv4 or IPv6); otherwise the error names it, and none is
-/// taken. Each is made close-on-exec, and the variables are removed from
-/// the environment, so programs this one starts do not see them (only
-/// while the process has a single thread: changing the environment is
-/// unsafe otherwise, and `LISTEN_PID` already tells a child they are not
-/// its own). The sockets are taken once per process: a second call
-/// returns an empty list.
-pub fn listen_fds() -> io::Result<Vec<TcpListener>> {
-    let ours = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|pid| pid.trim().parse::<u32>().ok())
-        .is_some_and(|pid| pid == std::process::id());
-    let (true, Ok(count)) = (ours, std::env::var("LISTEN_FDS")) else {
-        return Ok(Vec::new());
-    };
-    crate::sys::unset_env_if_single_threaded(&LISTEN_VARIABLES);
-    let n: RawFd = match count.trim().parse() {
-        Ok(n) if (0..=MAX_LISTEN_FDS).contains(&n) => n,
-        _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("LISTEN_FDS={count:?}: not a number from 0 to {MAX_LISTEN_FDS}"),
-            ));
-        }
-    };
-    let fds =
-        crate::sys::take_inherited_fds(LISTEN_FDS_START..LISTEN_FDS_START + n, check_listening)?;
-    fds.into_iter()
-        .map(|fd| {
-            rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
-            Ok(TcpListener::from(fd))
-        })
-        .collect()
-}
-
-/// Accepts descriptor `fd` as an inherited listener only if it is a
-/// listening TCP socket.
-fn check_listening(fd: RawFd, socket: BorrowedFd<'_>) -> io::Result<()> {
-    use rustix::net::{AddressFamily, SocketType, sockopt};
-    let refuse = |what: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("descriptor {fd} (LISTEN_FDS): {what}"),
-        )
-    };
-    let kind = sockopt::socket_type(socket).map_err(|e| refuse(&format!("not a socket: {e}")))?;
-    if kind != SocketType::STREAM {
-        return Err(refuse("not a stream socket"));
-    }
-    let family = sockopt::socket_domain(socket).map_err(|e| refuse(&e.to_string()))?;
-    if family != AddressFamily::INET && family != AddressFamily::INET6 {
-        return Err(refuse("not an IPv4 or IPv6 socket"));
-    }
-    if !sockopt::socket_acceptconn(socket).map_err(|e| refuse(&e.to_string()))? {
-        return Err(refuse("not listening"));
-    }
-    Ok(())
 }

@@ -45,8 +45,8 @@ pub(crate) use slab::Slab;
 use slab::{Parked, ProxyStep, SlotState};
 
 use crate::conn::{
-    ConnBuffers, HeadError, Next, drain_unanswered, linger, read_head, respond_to_head_error,
-    serve_request, write_pending,
+    ConnBuffers, HeadError, Next, Serving, drain_unanswered, linger, read_head,
+    respond_to_head_error, serve_request, write_pending,
 };
 use crate::handler::Handler;
 use crate::sched::{Job, Relief, WorkerId};
@@ -224,7 +224,7 @@ pub(crate) fn accept_connections<H: Handler>(
     use rustix::net::SocketFlags;
     let listener = shared.listeners.get(index)?;
     loop {
-        if shared.stopping.load(Ordering::SeqCst) {
+        if shared.stopping.load(Ordering::SeqCst) || shared.draining.load(Ordering::SeqCst) {
             return None;
         }
         if shared.open.load(Ordering::SeqCst) >= shared.config.max_connections.max(1) {
@@ -436,7 +436,11 @@ fn serve_parked<H: Handler>(
                     Ok(Some(extent)) => {
                         let next = {
                             let _busy = me.busy();
-                            serve_request(&shared.handler, io, addrs, config, bufs, extent, true)
+                            let serving = Serving {
+                                read_ahead: true,
+                                closing: shared.draining.load(Ordering::Relaxed),
+                            };
+                            serve_request(&shared.handler, io, addrs, config, bufs, extent, serving)
                         };
                         match next {
                             Next::ReadAhead(_)
@@ -520,11 +524,14 @@ fn serve_parked<H: Handler>(
             Turn::Close(next) => Some(next),
             Turn::Served(next) => {
                 served = true;
+                p.fresh = false;
                 p.head_deadline = None;
                 p.body_started = None;
                 // Responses held back for the buffered next request go out
                 // with its own, even during shutdown.
-                let stopping = shared.stopping.load(Ordering::SeqCst) && bufs.pending.is_empty();
+                let stopping = (shared.stopping.load(Ordering::SeqCst)
+                    || shared.draining.load(Ordering::SeqCst))
+                    && bufs.pending.is_empty();
                 if next != Next::KeepAlive || stopping {
                     Some(next)
                 } else if bufs.read.available().is_empty() && drained && p.tls.is_none() {
@@ -735,6 +742,30 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
             respond_to_head_error(&shared.handler, io, addrs, &shared.config, bufs, error)
         });
         close(shared, token, p.stream, next);
+    }
+}
+
+/// Closes the parked connections that are idle between requests, having
+/// answered one at least (a drain): a new connection is left to send its
+/// first request, which is answered with `Connection: close`.
+pub(crate) fn close_idle_served<H: Handler>(shared: &Shared<H>) {
+    let mut closing = 0;
+    {
+        let mut slab = shared.lock_slab();
+        let idle: Vec<u64> = slab
+            .parked()
+            .filter(|(_, p)| {
+                !p.fresh && p.partial.is_empty() && p.body_started.is_none() && !p.awaiting_proxy
+            })
+            .map(|(t, _)| t)
+            .collect();
+        for t in idle {
+            slab.remove(t);
+            closing += 1;
+        }
+    }
+    for _ in 0..closing {
+        closed(shared);
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Shared<H> {
     /// An eventfd in the epoll set, written once at shutdown.
     wake: OwnedFd,
     pub(crate) stopping: AtomicBool,
+    /// Handing over to a new process (`Server::drain`): accept no more,
+    /// close each connection after its next response.
+    pub(crate) draining: AtomicBool,
     slab: Mutex<Slab>,
     /// Open connections (parked, active, or owned by a thread).
     pub(crate) open: AtomicUsize,
@@ -108,6 +111,7 @@ impl<H: Handler> Shared<H> {
             epoll,
             wake,
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             slab: Mutex::new(Slab::default()),
             open: AtomicUsize::new(0),
             accept_paused: AtomicBool::new(false),
