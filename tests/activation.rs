@@ -263,3 +263,41 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+#[test]
+fn the_readme_unit_files_pass_systemd_analyze_verify() {
+    let Ok(analyze) = which("systemd-analyze") else {
+        eprintln!("skipped: systemd-analyze is not installed (Debian's systemd package)");
+        return;
+    };
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block = readme
+        .split("```ini\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("```").map(|(b, _)| b))
+        .find(|b| b.starts_with("# basehttp.socket"))
+        .expect("the README's .socket and .service units");
+    let (socket, service) = block
+        .split_once("# basehttp.service")
+        .expect("a .service after the .socket");
+    let dir = tempfile::tempdir().unwrap();
+    let service = service.replace(
+        "/usr/local/bin/basehttp",
+        &basehttp_path().to_string_lossy(),
+    );
+    std::fs::write(dir.path().join("basehttp.socket"), socket).unwrap();
+    std::fs::write(dir.path().join("basehttp.service"), service).unwrap();
+    let exited = run_to_exit(
+        Command::new(analyze)
+            .args([
+                "verify",
+                "--man=no",
+                "./basehttp.socket",
+                "./basehttp.service",
+            ])
+            .current_dir(dir.path()),
+    );
+    assert!(exited.status.success(), "{exited:?}");
+    assert!(exited.stderr.is_empty(), "{exited:?}");
+}

@@ -148,13 +148,14 @@ fn sigusr2_hands_the_sockets_to_a_new_copy_and_drops_nothing() {
     stop_new_copy.0 = None;
 }
 
-#[test]
-fn a_new_copy_that_fails_leaves_the_old_one_serving() {
+/// Starts a copy of the binary, then replaces it on disk by a shell
+/// script `script` (a restart starts the file now at the binary's path, as
+/// for an upgrade); SIGUSR2; checks that the old process logs one line
+/// saying the restart failed, goes on serving, and stops as usual.
+fn restart_into(script: &str) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
-    // The binary, copied, then replaced on disk by a program that fails:
-    // the restart starts the file now at the binary's path (an upgrade).
     let bin = tempfile::tempdir().unwrap();
     let exe = bin.path().join("basehttp");
     std::fs::copy(env!("CARGO_BIN_EXE_basehttp"), &exe).unwrap();
@@ -163,10 +164,10 @@ fn a_new_copy_that_fails_leaves_the_old_one_serving() {
             .args(["-b", "127.0.0.1", "0"])
             .current_dir(dir.path()),
     );
-    let broken = bin.path().join("broken");
-    std::fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
-    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::rename(&broken, &exe).unwrap();
+    let replacement = bin.path().join("replacement");
+    std::fs::write(&replacement, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&replacement, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&replacement, &exe).unwrap();
 
     old.signal(Signal::USR2);
     let line = old.wait_for_log("restart failed", TIMEOUT);
@@ -181,4 +182,16 @@ fn a_new_copy_that_fails_leaves_the_old_one_serving() {
         .filter(|l| l.contains("restart failed"))
         .count();
     assert_eq!(failures, 1, "{exited:?}");
+}
+
+#[test]
+fn a_new_copy_that_fails_leaves_the_old_one_serving() {
+    restart_into("exit 1");
+}
+
+/// Takes the 10 seconds the new copy is given.
+#[test]
+fn a_new_copy_never_ready_is_killed_and_the_old_one_serves_on() {
+    // (Killed by the old process, by its PID, after 10 s.)
+    restart_into("exec sleep 60");
 }
