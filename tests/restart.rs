@@ -82,6 +82,13 @@ fn sigusr2_hands_the_sockets_to_a_new_copy_and_drops_nothing() {
     let addr = old.addr();
     assert_eq!(notified_pid(&notify), old.id());
 
+    // An idle keep-alive connection, and a new one that has sent nothing
+    // yet (queued before the download's, so accepted by the old process
+    // once the download is answered).
+    let mut idle = common::Client::connect(addr);
+    assert_eq!(idle.get("/hello.txt").status, 200);
+    let mut fresh = common::Client::connect(addr);
+
     // A download in flight across the restart: the head read, the body not.
     let mut download = TcpStream::connect(addr).unwrap();
     download
@@ -116,6 +123,14 @@ fn sigusr2_hands_the_sockets_to_a_new_copy_and_drops_nothing() {
     let new_pid = Pid::from_raw(new_pid as i32).expect("a PID");
     let new = pidfd_open(new_pid, PidfdFlags::empty()).expect("the new copy runs");
     let mut stop_new_copy = KillOnDrop(Some(new_pid));
+
+    // The old process drains: the idle connection is closed between
+    // requests (end of file, no reset), and the new one gets its request
+    // answered, with `Connection: close`.
+    assert_eq!(idle.read_to_end().expect("a clean close"), b"");
+    let answer = fresh.get("/hello.txt");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("Connection"), Some("close"));
 
     // The download in flight completes, then the old process exits 0.
     let mut rest = Vec::new();
