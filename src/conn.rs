@@ -323,7 +323,7 @@ pub(crate) fn respond_to_head_error(
     bufs: &mut ConnBuffers,
     error: HeadError,
 ) -> Next {
-    respond_to_error(handler, io, addrs, config, bufs, "", error)
+    respond_to_request_error(handler, io, addrs, config, bufs, "", error)
 }
 
 /// How [`serve_request`] serves a request.
@@ -356,14 +356,22 @@ pub(crate) fn serve_request(
         Ok(head) => head,
         Err(e) => {
             let line = first_line(&bufs.head).to_owned();
-            return respond_to_error(handler, io, addrs, config, bufs, &line, HeadError::Proto(e));
+            return respond_to_request_error(
+                handler,
+                io,
+                addrs,
+                config,
+                bufs,
+                &line,
+                HeadError::Proto(e),
+            );
         }
     };
     let body = match head.body {
         BodyFraming::Length(n) if config.max_body_size.is_some_and(|max| n > max) => {
             let line = head.request_line.to_owned();
             let e = HeadError::Proto(ProtoError::BodyTooLarge);
-            return respond_to_error(handler, io, addrs, config, bufs, &line, e);
+            return respond_to_request_error(handler, io, addrs, config, bufs, &line, e);
         }
         BodyFraming::Length(n) => BodyState::Length(n),
         BodyFraming::Chunked => BodyState::Chunked(Default::default()),
@@ -570,7 +578,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 }
 
 /// Answers a request that never reached a handler, then closes.
-fn respond_to_error(
+pub(crate) fn respond_to_request_error(
     handler: &dyn Handler,
     io: &dyn Transport,
     addrs: Addresses,
@@ -640,7 +648,7 @@ fn respond_to_error(
 }
 
 /// The head's first line, if it is text (for log lines).
-fn first_line(head: &[u8]) -> &str {
+pub(crate) fn first_line(head: &[u8]) -> &str {
     let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     std::str::from_utf8(line).unwrap_or("")

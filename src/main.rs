@@ -92,6 +92,21 @@ struct Args {
     #[arg(long)]
     reuse_port: bool,
 
+    /// Accept uploads: PUT /path/file writes the body (201 Created, or 204 when replacing); a
+    /// multipart form POSTed to a directory writes each file (303 back to the listing, which then
+    /// shows an upload form). Cross-site writes are refused (403)
+    #[arg(short = 'u', long)]
+    upload: bool,
+
+    /// With --upload: an upload may replace an existing file (without it: 409 Conflict)
+    #[arg(long, requires = "upload")]
+    overwrite: bool,
+
+    /// Largest upload, inclusive: bytes, or with a K, M or G suffix (powers of 1024); larger: 413,
+    /// nothing written [default: 1G]
+    #[arg(long, value_name = "SIZE", value_parser = upload_size)]
+    max_upload_size: Option<u64>,
+
     /// Single-page application: a GET for a missing path whose Accept names text/html gets /index.html with status 200 (paths with an extension still 404)
     #[arg(long)]
     spa: bool,
@@ -282,6 +297,9 @@ struct Share {
     /// `--auth` and `--auth-file` together, if either was given.
     credentials: Option<Credentials>,
     public_read: bool,
+    upload: bool,
+    overwrite: bool,
+    max_upload_size: Option<u64>,
 }
 
 impl Share {
@@ -297,6 +315,9 @@ impl Share {
             headers,
             credentials: credentials(args)?,
             public_read: args.public_read,
+            upload: args.upload,
+            overwrite: args.overwrite,
+            max_upload_size: args.max_upload_size,
         })
     }
 
@@ -306,7 +327,14 @@ impl Share {
         &self,
         handler: SimpleHttpRequestHandler,
     ) -> Result<SimpleHttpRequestHandler, Failure> {
-        let mut handler = handler.hidden(self.hidden).cors(self.cors);
+        let mut handler = handler
+            .hidden(self.hidden)
+            .cors(self.cors)
+            .upload(self.upload)
+            .overwrite(self.overwrite);
+        if let Some(max) = self.max_upload_size {
+            handler = handler.max_upload_size(max);
+        }
         if let Some(credentials) = &self.credentials {
             handler = handler
                 .auth(credentials.clone())
@@ -350,6 +378,12 @@ fn warn_clear_text_passwords(share: &Share, tls: bool, addr: SocketAddr) {
             addr.ip()
         );
     }
+}
+
+/// `--max-upload-size`: bytes, or with a `K`, `M` or `G` suffix.
+fn upload_size(text: &str) -> Result<u64, String> {
+    basehttp::files::parse_size(text)
+        .ok_or_else(|| format!("{text:?} is not a size (bytes, or with a K, M or G suffix)"))
 }
 
 /// `-H 'NAME: VALUE'` split at the first `:`, the value without the spaces

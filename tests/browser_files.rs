@@ -152,3 +152,85 @@ fn chromium_browses_the_listing_and_plays_media() {
     let line = server.wait_for_log("\"GET /media/tone.webm HTTP/1.1\" 206", TIMEOUT);
     println!("server log: {line}");
 }
+
+/// The names in a listing page, top to bottom.
+fn listed(b: &Browser) -> Vec<String> {
+    let v = b
+        .execute(
+            "return Array.from(document.querySelectorAll('tbody td:first-child a'))\
+             .map(a => a.textContent);",
+            json!([]),
+        )
+        .expect("the listing's names");
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|n| n.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn chromium_sorts_the_listing_by_size_and_renders_it() {
+    let Some(b) = Browser::start_or_skip("chromium_sorts_the_listing_by_size_and_renders_it")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-large.txt"), vec![b'x'; 50_000]).unwrap();
+    std::fs::write(dir.path().join("b-small.txt"), b"1").unwrap();
+    std::fs::write(dir.path().join("c-medium.txt"), vec![b'x'; 5_000]).unwrap();
+    std::fs::create_dir(dir.path().join("z-dir")).unwrap();
+    let server = start(dir.path());
+
+    b.goto(&server.url("/")).expect("open the listing");
+    b.wait_for_text("Directory listing for /")
+        .expect("the listing");
+    assert_eq!(
+        listed(&b),
+        ["z-dir/", "a-large.txt", "b-small.txt", "c-medium.txt"]
+    );
+
+    // Click the Size header, as a user would: largest first.
+    b.find("a[href='?sort=size&order=desc']")
+        .expect("the Size header's link")
+        .click()
+        .expect("click Size");
+    b.wait_for_text("Size ▼")
+        .expect("the listing sorted by size");
+    assert_eq!(
+        listed(&b),
+        ["z-dir/", "a-large.txt", "c-medium.txt", "b-small.txt"]
+    );
+    assert_eq!(
+        b.current_url().unwrap(),
+        server.url("/?sort=size&order=desc")
+    );
+
+    // It renders: numbers right-aligned, the table laid out across the
+    // page, the size shown for people, and a real screenshot (kept in a
+    // temporary directory, out of the repository).
+    let align = b
+        .execute(
+            "return getComputedStyle(document.querySelector('td.num')).textAlign;",
+            json!([]),
+        )
+        .unwrap();
+    assert_eq!(align, "right");
+    let width = b
+        .execute(
+            "return document.querySelector('table').getBoundingClientRect().width;",
+            json!([]),
+        )
+        .unwrap();
+    assert!(width.as_f64().unwrap_or(0.0) > 200.0, "table width {width}");
+    assert!(b.body_text().unwrap().contains("48.8 KiB"));
+    let png = b.screenshot().expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(
+        png.len() > 2_000,
+        "a near-empty screenshot: {} bytes",
+        png.len()
+    );
+    let shots = tempfile::tempdir().unwrap();
+    std::fs::write(shots.path().join("listing.png"), &png).unwrap();
+}

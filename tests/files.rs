@@ -270,19 +270,22 @@ fn listing_is_sorted_escaped_and_links_are_percent_encoded() {
     assert!(page.contains("<a href=\"a%26b%20%22q%22.txt\">a&amp;b &quot;q&quot;.txt</a>"));
     assert!(page.contains("<a href=\"javascript%3Aalert%281%29\">"));
     assert!(page.contains("<a href=\"dir%20with%20space/\">dir with space/</a>"));
-    // Sizes for files, "-" for directories, and a modification time.
-    assert!(page.contains("<a href=\"b.txt\">b.txt</a></td><td>5</td><td>"));
-    assert!(page.contains("<a href=\"Zeta/\">Zeta/</a></td><td>-</td>"));
-    assert!(page.contains(" GMT</td>"));
-    // Sorted case-insensitively, as Python sorts.
+    // Sizes for files (for people, the exact count in a tooltip), "-" for
+    // directories, and a modification time.
+    assert!(page.contains(
+        "<a href=\"b.txt\">b.txt</a></td><td class=\"num\" title=\"5 bytes\">5 B</td><td class=\"time\">"
+    ));
+    assert!(page.contains("<a href=\"Zeta/\">Zeta/</a></td><td class=\"num\">-</td>"));
+    assert!(page.contains(" GMT\">"));
+    // Directories first, then case-insensitively, as Python sorts.
     let order = [
+        "\">dir with space/",
+        "\">Zeta/",
         "\">&lt;script",
         "\">a&amp;b",
         "\">A.txt",
         "\">b.txt",
-        "\">dir with space/",
         "\">javascript:",
-        "\">Zeta/",
     ];
     let positions: Vec<usize> = order
         .iter()
@@ -384,8 +387,12 @@ fn symlinks_leading_outside_are_refused_unless_allowed() {
     }
     // The listing names the links but tells nothing about outside targets.
     let page = get(&server, "/").text().to_string();
-    assert!(page.contains("<a href=\"leak.txt\">leak.txt@</a></td><td>-</td><td>-</td>"));
-    assert!(page.contains("<a href=\"alias.txt\">alias.txt@</a></td><td>6</td>"));
+    assert!(page.contains(
+        "<a href=\"leak.txt\">leak.txt@</a></td><td class=\"num\">-</td><td class=\"time\">-</td>"
+    ));
+    assert!(page.contains(
+        "<a href=\"alias.txt\">alias.txt@</a></td><td class=\"num\" title=\"6 bytes\">6 B</td>"
+    ));
     drop(server);
 
     let lenient = tree.serve_with(|h| h.follow_symlinks_outside(true));

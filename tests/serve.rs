@@ -433,15 +433,15 @@ fn the_listing_as_json_describes_each_entry() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    // The listing's order: by lower-cased name.
+    // The listing's order: directories first, then by lower-cased name.
     assert_eq!(
         names,
         [
+            "Sub",
             "a.txt",
             "caf\u{fffd}.txt",
             "dangling",
             "link",
-            "Sub",
             "we\"ird\\\n\u{1}.txt"
         ]
     );
@@ -881,4 +881,83 @@ fn spa_never_answers_for_a_hidden_path() {
     let shown = serve_with(dir.path(), |h| h.spa(true).hidden(true));
     let mut c = shown.connect();
     assert_eq!(ask(&mut c, "GET", "/.missing", &[BROWSER]).status, 200);
+}
+
+/// The names of a JSON listing, in order.
+fn listed_names(server: &Server, target: &str) -> Vec<String> {
+    json_entries(&get(server, target, &[]))
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_listing_sorts_by_name_size_or_time_through_links() {
+    let dir = site(&[
+        ("small.txt", b"1"),
+        ("Big.txt", &[b'x'; 5000]),
+        ("middle.txt", b"12345"),
+        ("zdir/inner.txt", b"x"),
+    ]);
+    let server = serve(dir.path());
+    // Directories first whatever the order; then the key.
+    assert_eq!(
+        listed_names(&server, "/?format=json"),
+        ["zdir", "Big.txt", "middle.txt", "small.txt"]
+    );
+    assert_eq!(
+        listed_names(&server, "/?format=json&sort=size&order=desc"),
+        ["zdir", "Big.txt", "middle.txt", "small.txt"]
+    );
+    assert_eq!(
+        listed_names(&server, "/?format=json&sort=size&order=asc"),
+        ["zdir", "small.txt", "middle.txt", "Big.txt"]
+    );
+    assert_eq!(
+        listed_names(&server, "/?format=json&sort=name&order=desc"),
+        ["zdir", "small.txt", "middle.txt", "Big.txt"]
+    );
+    // Nonsense in the query is ignored.
+    assert_eq!(
+        listed_names(&server, "/?format=json&sort=%00&order=sideways"),
+        ["zdir", "Big.txt", "middle.txt", "small.txt"]
+    );
+    // The page: the column in use links to the other direction, the others
+    // to their most useful one; sizes for people with the exact count.
+    let page = get(&server, "/", &[]).text().to_string();
+    assert!(
+        page.contains("<a href=\"?sort=name&amp;order=desc\">Name ▲</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"?sort=size&amp;order=desc\">Size</a>"));
+    assert!(page.contains("<a href=\"?sort=modified&amp;order=desc\">Last modified</a>"));
+    assert!(page.contains("<td class=\"num\" title=\"5000 bytes\">4.9 KiB</td>"));
+    assert!(page.contains("<meta name=\"viewport\""));
+    assert!(page.contains("prefers-color-scheme:dark"));
+    assert!(!page.contains("<script"), "no script needed");
+    let by_size = get(&server, "/?sort=size&order=desc", &[])
+        .text()
+        .to_string();
+    assert!(by_size.contains("<a href=\"?sort=size&amp;order=asc\">Size ▼</a>"));
+    let (big, small) = (
+        by_size.find("Big.txt").unwrap(),
+        by_size.find("small.txt").unwrap(),
+    );
+    assert!(big < small, "largest first: {by_size}");
+}
+
+#[test]
+fn the_listing_has_breadcrumbs_up_to_the_root() {
+    let dir = site(&[("a b/c&d/file.txt", b"x")]);
+    let server = serve(dir.path());
+    let page = get(&server, "/a%20b/c%26d/", &[]).text().to_string();
+    assert!(
+        page.contains(
+            "<nav aria-label=\"breadcrumbs\"><a href=\"/\">/</a>\
+             <a href=\"/a%20b/\">a b/</a><span>c&amp;d/</span></nav>"
+        ),
+        "{page}"
+    );
+    let root = get(&server, "/", &[]).text().to_string();
+    assert!(root.contains("<nav aria-label=\"breadcrumbs\"><span>/</span></nav>"));
 }

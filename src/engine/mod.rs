@@ -45,8 +45,8 @@ pub(crate) use slab::Slab;
 use slab::{Parked, ProxyStep, SlotState};
 
 use crate::conn::{
-    ConnBuffers, HeadError, Next, Serving, drain_unanswered, linger, read_head,
-    respond_to_head_error, serve_request, write_pending,
+    ConnBuffers, HeadError, Next, Serving, drain_unanswered, first_line, linger, read_head,
+    respond_to_head_error, respond_to_request_error, serve_request, write_pending,
 };
 use crate::handler::Handler;
 use crate::sched::{Job, Relief, WorkerId};
@@ -503,8 +503,13 @@ fn serve_parked<H: Handler>(
                 p.partial = bufs.read.available().to_vec();
                 p.body_started = None;
                 p.deadline = None;
-                shared.lock_slab().waiting.push_back(token);
-                shared.waiting_for_budget.fetch_add(1, Ordering::Relaxed);
+                // Once: a client that sends more while it waits comes back
+                // here, and must not be queued twice.
+                let mut slab = shared.lock_slab();
+                if !slab.waiting.contains(&token) {
+                    slab.waiting.push_back(token);
+                    shared.waiting_for_budget.fetch_add(1, Ordering::Relaxed);
+                }
                 None
             }
             Turn::Park => {
@@ -636,20 +641,27 @@ pub(crate) fn relieve<H: Handler>(shared: &Arc<Shared<H>>, relief: Relief) {
             continue;
         }
         let addrs = p.addrs;
+        let partial = std::mem::take(&mut p.partial);
         p.with_transport(bound, bound, |io, socket| {
-            // Read what the client sent, so that closing sends FIN, not RST.
+            // Read what the client sent, so that closing sends FIN, not RST;
+            // its first line names the request in the log.
             socket.blocking.set(false);
+            bufs.read.clear();
+            bufs.read.push(&partial);
+            let _ = bufs.read.fill(io, 8 * 1024);
+            let requestline = first_line(bufs.read.available()).to_owned();
             bufs.read.clear();
             while matches!(bufs.read.fill(io, 64 * 1024), Ok(n) if n > 0) {
                 bufs.read.clear();
             }
             socket.blocking.set(true);
-            respond_to_head_error(
+            respond_to_request_error(
                 &shared.handler,
                 io,
                 addrs,
                 &shared.config,
                 &mut bufs,
+                &requestline,
                 HeadError::Overloaded,
             );
         });

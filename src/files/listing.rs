@@ -1,6 +1,11 @@
 //! The listing of a directory without an index page: Python's
 //! `list_directory`, as a table with each entry's size and modification
-//! time.
+//! time, made for people: breadcrumbs up to the root, directories first,
+//! columns sortable by name, size and time through plain links
+//! (`?sort=size&order=desc`; no script), sizes in KiB/MiB with the exact
+//! byte count in a tooltip, right-aligned numbers, a viewport for phones and
+//! a dark scheme when the system prefers one. One self-contained page: no
+//! external assets.
 //!
 //! Names are shown HTML-escaped and linked percent-encoded, so no file name
 //! can inject markup or turn its link into another scheme. A symbolic link
@@ -35,8 +40,9 @@ pub(super) fn list_directory(
     dir: OwnedFd,
     target: &Target,
     hidden: bool,
+    upload_form: bool,
 ) -> HandlerResult {
-    let entries = match read_entries(root, &dir, target, hidden) {
+    let mut entries = match read_entries(root, &dir, target, hidden) {
         Ok(entries) => entries,
         Err(e) => {
             let explain = format!("The directory could not be read: {e}");
@@ -48,10 +54,16 @@ pub(super) fn list_directory(
             return Ok(());
         }
     };
+    let order = Order::from_query(target.query());
+    order.sort(&mut entries);
     let (page, content_type) = if wants_json(r, target) {
         (listing_json(&entries), "application/json")
     } else {
-        let page = listing_page(&target.display_path(), &entries, !target.rel().is_empty());
+        let parent = !target.rel().is_empty();
+        let mut page = listing_page(&target.display_path(), &entries, parent, order);
+        if upload_form {
+            super::upload::add_form(&mut page);
+        }
         (page, "text/html; charset=utf-8")
     };
     r.send_response(StatusCode::OK)?;
@@ -73,9 +85,8 @@ fn wants_json(r: &Request<'_>, target: &Target) -> bool {
     by_query || prefers(|| r.headers.get_all("Accept"), "application/json")
 }
 
-/// The entries of an open directory, sorted as Python sorts them (by
-/// lower-cased name), with what the listing shows of each; hidden ones
-/// left out unless `hidden`.
+/// The entries of an open directory, unsorted, with what the listing
+/// shows of each; hidden ones left out unless `hidden`.
 fn read_entries(
     root: &Root,
     dir: &OwnedFd,
@@ -86,7 +97,8 @@ fn read_entries(
     for entry in rustix::fs::Dir::read_from(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." || (!hidden && name.first() == Some(&b'.')) {
+        let temp = super::upload::is_temp_name(name);
+        if name == b"." || name == b".." || temp || (!hidden && name.first() == Some(&b'.')) {
             continue;
         }
         let name = name.to_vec();
@@ -124,10 +136,6 @@ fn read_entries(
             modified: shown.as_ref().map(Modified::of),
         });
     }
-    entries.sort_by(|a, b| {
-        let (la, lb) = (a.name.to_ascii_lowercase(), b.name.to_ascii_lowercase());
-        la.cmp(&lb).then_with(|| a.name.cmp(&b.name))
-    });
     Ok(entries)
 }
 
@@ -141,19 +149,155 @@ struct Entry {
     modified: Option<Modified>,
 }
 
-/// The listing page: Python's layout, with a table for sizes and times.
-fn listing_page(path: &str, entries: &[Entry], parent: bool) -> String {
+/// How a listing is ordered: `?sort=name|size|modified&order=asc|desc`.
+/// Directories always come first; the default is by name, ascending (by
+/// lower-cased name, as Python sorts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Order {
+    key: SortKey,
+    descending: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SortKey {
+    Name,
+    Size,
+    Modified,
+}
+
+impl SortKey {
+    const ALL: [(SortKey, &'static str, &'static str); 3] = [
+        (SortKey::Name, "name", "Name"),
+        (SortKey::Size, "size", "Size"),
+        (SortKey::Modified, "modified", "Last modified"),
+    ];
+}
+
+impl Order {
+    /// The order a query asks for; anything it does not understand is
+    /// left at the default.
+    fn from_query(query: Option<&str>) -> Order {
+        let mut order = Order {
+            key: SortKey::Name,
+            descending: false,
+        };
+        for pair in query.unwrap_or("").split('&') {
+            match pair {
+                "sort=name" => order.key = SortKey::Name,
+                "sort=size" => order.key = SortKey::Size,
+                "sort=modified" => order.key = SortKey::Modified,
+                "order=asc" => order.descending = false,
+                "order=desc" => order.descending = true,
+                _ => {}
+            }
+        }
+        order
+    }
+
+    /// Sorts entries: directories first, then by the key (name breaking
+    /// ties), reversed for `desc`.
+    fn sort(self, entries: &mut [Entry]) {
+        entries.sort_by(|a, b| {
+            let by_key = match self.key {
+                SortKey::Name => std::cmp::Ordering::Equal,
+                SortKey::Size => a.size.cmp(&b.size),
+                SortKey::Modified => a.modified.map(|m| m.0).cmp(&b.modified.map(|m| m.0)),
+            };
+            let by_name = || {
+                let (la, lb) = (a.name.to_ascii_lowercase(), b.name.to_ascii_lowercase());
+                la.cmp(&lb).then_with(|| a.name.cmp(&b.name))
+            };
+            let within = by_key.then_with(by_name);
+            b.is_dir.cmp(&a.is_dir).then(if self.descending {
+                within.reverse()
+            } else {
+                within
+            })
+        });
+    }
+
+    /// The query of a column header's link: the other direction for the
+    /// column in use, else that column in its most useful direction
+    /// (names A to Z, sizes and times largest and newest first).
+    fn link(self, key: SortKey, name: &str) -> String {
+        let descending = if key == self.key {
+            !self.descending
+        } else {
+            key != SortKey::Name
+        };
+        format!(
+            "?sort={name}&order={}",
+            if descending { "desc" } else { "asc" }
+        )
+    }
+}
+
+/// A size for people: bytes below 1 KiB, else one decimal in KiB, MiB,
+/// GiB or TiB (powers of 1024).
+fn human_size(size: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if size < 1024 {
+        return format!("{size} B");
+    }
+    let mut value = size as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The page's style: readable on a phone, numbers right-aligned, a dark
+/// scheme when the system asks for one; no external assets, no script.
+const STYLE: &str = "\
+:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#666;--line:#ddd;--link:#0550ae}\n\
+@media (prefers-color-scheme:dark){:root{--fg:#e6e6e6;--bg:#161616;--muted:#9a9a9a;--line:#333;--link:#79b8ff}}\n\
+body{font:15px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;padding:1em;max-width:60em}\n\
+h1{font-size:1.3em;word-break:break-all}\n\
+a{color:var(--link);text-decoration:none}a:hover{text-decoration:underline}\n\
+nav{margin:.5em 0;word-break:break-all}nav a+a::before,nav a+span::before{content:\" \"}\n\
+table{border-collapse:collapse;width:100%}\n\
+th,td{padding:.3em .6em;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\n\
+td:first-child{word-break:break-all}\n\
+.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n\
+.time{white-space:nowrap;color:var(--muted)}\n\
+@media (max-width:40em){.time,th:last-child{display:none}}\n";
+
+/// The listing page: Python's heading and links, with breadcrumbs, columns
+/// sortable by name, size and time through links, sizes for people (the
+/// exact byte count in a tooltip), and directories first.
+fn listing_page(path: &str, entries: &[Entry], parent: bool, order: Order) -> String {
     let mut title = String::new();
     html_escape_into(&format!("Directory listing for {path}"), true, &mut title);
-    let mut page = String::with_capacity(512 + entries.len() * 160);
+    let mut page = String::with_capacity(2048 + entries.len() * 240);
     let _ = write!(
         page,
         "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n<hr>\n<table>\n\
-         <tr><th>Name</th><th>Size</th><th>Last modified</th></tr>\n"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
     );
+    breadcrumbs(path, &mut page);
+    page.push_str("<hr>\n<table>\n<thead><tr>");
+    for (key, name, label) in SortKey::ALL {
+        let class = if key == SortKey::Size {
+            " class=\"num\""
+        } else {
+            ""
+        };
+        let _ = write!(page, "<th{class}><a href=\"");
+        html_escape_into(&order.link(key, name), true, &mut page);
+        let _ = write!(page, "\">{label}");
+        if key == order.key {
+            page.push_str(if order.descending { " ▼" } else { " ▲" });
+        }
+        page.push_str("</a></th>");
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
     if parent {
-        page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+        page.push_str(
+            "<tr><td><a href=\"../\">../</a></td><td class=\"num\"></td><td></td></tr>\n",
+        );
     }
     for entry in entries {
         let mut display = String::from_utf8_lossy(&entry.name).into_owned();
@@ -170,24 +314,66 @@ fn listing_page(path: &str, entries: &[Entry], parent: bool) -> String {
         html_escape_into(&href, true, &mut page);
         page.push_str("\">");
         html_escape_into(&display, true, &mut page);
-        page.push_str("</a></td><td>");
+        page.push_str("</a></td>");
         match entry.size {
             Some(size) => {
-                let _ = write!(page, "{size}");
+                let _ = write!(
+                    page,
+                    "<td class=\"num\" title=\"{size} bytes\">{}</td>",
+                    human_size(size)
+                );
             }
-            None => page.push('-'),
+            None => page.push_str("<td class=\"num\">-</td>"),
         }
-        page.push_str("</td><td>");
         match entry.modified {
             Some(m) => {
-                let _ = write!(page, "{}", m.http_date());
+                let stamp = m.rfc3339();
+                // `2026-11-29T15:43:00Z` shown as `2026-11-29 15:43`.
+                let shown = stamp.get(..16).unwrap_or(&stamp).replacen('T', " ", 1);
+                let _ = write!(
+                    page,
+                    "<td class=\"time\"><time datetime=\"{stamp}\" title=\"{}\">{shown}</time></td>",
+                    m.http_date()
+                );
             }
-            None => page.push('-'),
+            None => page.push_str("<td class=\"time\">-</td>"),
         }
-        page.push_str("</td></tr>\n");
+        page.push_str("</tr>\n");
     }
-    page.push_str("</table>\n<hr>\n</body>\n</html>\n");
+    page.push_str("</tbody>\n</table>\n<hr>\n</body>\n</html>\n");
     page
+}
+
+/// Links to each directory above this one: `/ › docs/ › api/`, the last
+/// one (this directory) not a link.
+fn breadcrumbs(path: &str, page: &mut String) {
+    page.push_str("<nav aria-label=\"breadcrumbs\">");
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut href = String::from("/");
+    if segments.is_empty() {
+        page.push_str("<span>/</span>");
+    } else {
+        page.push_str("<a href=\"/\">/</a>");
+    }
+    for (i, segment) in segments.iter().enumerate() {
+        let mut encoded = percent_encode(segment.as_bytes(), PATH_SEGMENT).to_string();
+        encoded.push('/');
+        href.push_str(&encoded);
+        let mut label = String::new();
+        html_escape_into(&format!("{segment}/"), true, &mut label);
+        if i + 1 == segments.len() {
+            let _ = write!(page, "<span>{label}</span>");
+        } else {
+            page.push_str("<a href=\"");
+            html_escape_into(&href, true, page);
+            let _ = write!(page, "\">{label}</a>");
+        }
+    }
+    page.push_str("</nav>\n");
 }
 
 /// The listing as a JSON array: `name` as on disk (U+FFFD for bytes that
@@ -270,10 +456,15 @@ mod tests {
                 modified: None,
             },
         ];
-        let page = listing_page("/<x>/", &entries, true);
+        let page = listing_page("/<x>/", &entries, true, Order::from_query(None));
         assert!(page.contains("<title>Directory listing for /&lt;x&gt;/</title>"));
         assert!(page.contains(
-            "<a href=\"%3Cb%3E%26%22x%22.txt\">&lt;b&gt;&amp;&quot;x&quot;.txt</a></td><td>3</td>"
+            "<a href=\"%3Cb%3E%26%22x%22.txt\">&lt;b&gt;&amp;&quot;x&quot;.txt</a></td>\
+             <td class=\"num\" title=\"3 bytes\">3 B</td>"
+        ));
+        // The breadcrumbs escape the path too.
+        assert!(page.contains(
+            "<nav aria-label=\"breadcrumbs\"><a href=\"/\">/</a><span>&lt;x&gt;/</span></nav>"
         ));
         assert!(page.contains("<a href=\"javascript%3Aalert%281%29/\">javascript:alert(1)/</a>"));
         assert!(page.contains("<a href=\"../\">../</a>"));

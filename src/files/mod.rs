@@ -47,7 +47,9 @@
 //!   or, with `public_read`, for writes only; feature `auth`);
 //!   [`cors`](SimpleHttpRequestHandler::cors) lets other sites' pages read
 //!   the files; [`header`](SimpleHttpRequestHandler::header) adds a header
-//!   of one's own to every response.
+//!   of one's own to every response;
+//!   [`upload`](SimpleHttpRequestHandler::upload) takes files by `PUT` and
+//!   by the listing's upload form.
 //!
 //! File bodies up to 16 KiB are read and leave with the response head in one
 //! write; larger ones go out with
@@ -63,7 +65,8 @@
 //! multi-range bodies; `negotiate` reads `Accept` and `Accept-Encoding`;
 //! `precompressed` finds the compressed copies beside a file; `listing`
 //! builds a directory's page; `headers` adds CORS and the user's headers to
-//! every response; `auth` checks Basic credentials;
+//! every response; `auth` checks Basic credentials; `upload` writes
+//! uploads;
 //! `cache` keeps files open between requests. This file ties them together
 //! into the handler.
 //!
@@ -79,6 +82,7 @@ mod negotiate;
 mod path;
 mod precompressed;
 mod range;
+mod upload;
 
 #[cfg(feature = "auth")]
 pub use auth::{CHALLENGE, Credentials, CredentialsError};
@@ -86,6 +90,7 @@ pub use cache::OPEN_FILE_CACHE;
 pub use headers::{FRAMING_HEADERS, HeaderError};
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
+pub use upload::{MAX_UPLOAD_SIZE, TEMP_PREFIX, parse_size};
 
 use crate::handler::{ErrorDetails, Handler, HandlerResult, Request, dispatch};
 use cache::{FileMeta, OpenFiles};
@@ -116,7 +121,8 @@ const SMALL_FILE: usize = 16 * 1024;
 
 /// Serves the files under one directory: Python's `SimpleHTTPRequestHandler`.
 ///
-/// `GET` and `HEAD` are answered (every other method gets 501, as in
+/// `GET` and `HEAD` are answered, and `PUT` and `POST` with
+/// [`upload`](Self::upload) (every other method gets 501, as in
 /// Python); see the [module documentation](self) for what the answers
 /// contain. One value serves every request on every thread.
 ///
@@ -132,6 +138,9 @@ const SMALL_FILE: usize = 16 * 1024;
 /// | credentials required (see `auth`, feature `auth`) and missing or wrong | 401 |
 /// | nothing there, or a hidden file (see [`hidden`](Self::hidden)) | 404 (with [`spa`](Self::spa), a browser's page request for a missing path gets `/index.html` with 200) |
 /// | a range past the end of the file | 416 |
+/// | with [`upload`](Self::upload): a file written, replaced, a form's files written | 201, 204, 303 |
+/// | with [`upload`](Self::upload): an existing name, a missing parent directory | 409 |
+/// | with [`upload`](Self::upload): over [`max_upload_size`](Self::max_upload_size); a full disk | 413; 507 |
 /// | a directory that cannot be read, another system error | 500 |
 ///
 /// ```
@@ -189,6 +198,8 @@ pub struct SimpleHttpRequestHandler {
     /// Whether a missing page falls back to `/index.html`: see
     /// [`spa`](Self::spa).
     spa: bool,
+    /// Whether and how uploads are taken: see [`upload`](Self::upload).
+    uploads: upload::Uploads,
 }
 
 impl SimpleHttpRequestHandler {
@@ -213,6 +224,7 @@ impl SimpleHttpRequestHandler {
             protocol_version: Version::HTTP_11,
             cache: OpenFiles::new(OPEN_FILE_CACHE),
             spa: false,
+            uploads: upload::Uploads::default(),
         })
     }
 
@@ -392,6 +404,11 @@ impl SimpleHttpRequestHandler {
         if !self.hidden && target.is_hidden() {
             return self.send_open_error(r, OpenError::NotFound);
         }
+        // An upload in progress is never served, hidden files or not.
+        let last = target.rel().rsplit(|&b| b == b'/').next();
+        if last.is_some_and(upload::is_temp_name) {
+            return self.send_open_error(r, OpenError::NotFound);
+        }
         self.serve_target(r, &target, self.spa)
     }
 
@@ -444,7 +461,8 @@ impl SimpleHttpRequestHandler {
                         Err(e) => return self.send_open_error(r, e),
                     }
                 }
-                listing::list_directory(r, &self.root, fd, target, self.hidden)
+                let upload_form = self.uploads.enabled;
+                listing::list_directory(r, &self.root, fd, target, self.hidden, upload_form)
             }
             FileType::RegularFile if target.trailing_slash => {
                 // `/file.txt/` names no directory (Python answers the same).
@@ -515,6 +533,7 @@ impl SimpleHttpRequestHandler {
             vary: sidecars.vary,
         };
         let len = meta.len;
+        let sandbox = upload::sandbox_policy(&self.uploads, &meta.content_type);
         if not_modified(r, meta) {
             r.send_response(StatusCode::NOT_MODIFIED)?;
             r.send_header("ETag", &meta.etag)?;
@@ -548,7 +567,7 @@ impl SimpleHttpRequestHandler {
                 r.send_response(StatusCode::PARTIAL_CONTENT)?;
                 r.send_header("Content-Type", body.content_type())?;
                 r.send_header("Content-Length", body.len())?;
-                send_validators(r, meta)?;
+                send_validators(r, meta, sandbox)?;
                 encoding.send_headers(r)?;
                 r.end_headers()?;
                 body.write(r, file)?;
@@ -579,7 +598,7 @@ impl SimpleHttpRequestHandler {
         };
         r.send_header("Content-Type", &meta.content_type)?;
         r.send_header("Content-Length", count)?;
-        send_validators(r, meta)?;
+        send_validators(r, meta, sandbox)?;
         encoding.send_headers(r)?;
         r.end_headers()?;
         match usize::try_from(count) {
@@ -623,21 +642,30 @@ impl Handler for SimpleHttpRequestHandler {
     }
 
     /// A client waiting for `100 Continue` without accepted credentials
-    /// gets the 401 at once, and never sends its body.
-    #[cfg(feature = "auth")]
+    /// gets the 401 at once, and never sends its body; so does an upload
+    /// refused before its body (cross-site 403, 413 by its
+    /// `Content-Length`, 409 for an existing name).
     fn handle_expect_100(
         &self,
         r: &mut Request<'_>,
     ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
-        if self.authorized(r) || (self.cors && headers::is_preflight(r)) {
+        if self.cors && headers::is_preflight(r) {
             return Ok(true);
         }
-        auth::challenge(r)?;
-        Ok(false)
+        #[cfg(feature = "auth")]
+        if !self.authorized(r) {
+            auth::challenge(r)?;
+            return Ok(false);
+        }
+        self.check_before_body(r)
     }
 
     /// The CORS headers and those of [`header`](Self::header).
     fn extra_headers(&self, r: &mut Request<'_>) -> io::Result<()> {
+        if self.uploads.enabled {
+            // Browsers must not take an uploaded file for another type.
+            r.send_header("X-Content-Type-Options", "nosniff")?;
+        }
         headers::send_all(r, self.cors, &self.headers)
     }
 
@@ -649,6 +677,17 @@ impl Handler for SimpleHttpRequestHandler {
     /// The same as `GET`, without the body (its `Content-Length` is sent).
     fn do_head(&self, r: &mut Request<'_>) -> HandlerResult {
         self.serve(r)
+    }
+
+    /// Writes an upload, if [`upload`](Self::upload) allows them.
+    fn do_put(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.write(r)
+    }
+
+    /// Writes the files of an upload form, if [`upload`](Self::upload)
+    /// allows them.
+    fn do_post(&self, r: &mut Request<'_>) -> HandlerResult {
+        self.write(r)
     }
 
     fn protocol_version(&self) -> Version {
@@ -708,7 +747,12 @@ impl Encoding {
 
 /// The headers every 200 and 206 of a file carries besides its type and
 /// length: its validators, and `Accept-Ranges` to say ranges may be asked.
-fn send_validators(r: &mut Request<'_>, meta: &FileMeta) -> io::Result<()> {
+/// With uploads on, HTML and SVG also carry a sandboxing
+/// `Content-Security-Policy`.
+fn send_validators(r: &mut Request<'_>, meta: &FileMeta, sandbox: Option<&str>) -> io::Result<()> {
+    if let Some(policy) = sandbox {
+        r.send_header("Content-Security-Policy", policy)?;
+    }
     r.send_header("Last-Modified", &meta.last_modified)?;
     r.send_header("ETag", &meta.etag)?;
     r.send_header("Accept-Ranges", "bytes")

@@ -292,6 +292,19 @@ impl Browser {
         Ok(())
     }
 
+    /// A PNG screenshot of the page as it is drawn now (WebDriver's
+    /// "Take Screenshot", base64 in the JSON answer).
+    pub fn screenshot(&self) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        let v = self.command("GET", &self.session_path("/screenshot"), None)?;
+        let encoded = v
+            .as_str()
+            .ok_or_else(|| err(format!("no screenshot: {v}")))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| err(format!("screenshot is not base64: {e}")))
+    }
+
     /// The URL of the current page.
     pub fn current_url(&self) -> Result<String> {
         let v = self.command("GET", &self.session_path("/url"), None)?;
