@@ -180,6 +180,10 @@ pub(crate) fn spawn_with_fds(
         .map(|e| e.as_ptr())
         .chain([pid_entry.cast_const().cast(), null()])
         .collect();
+    // (A signal that reaches the child before execve runs the parent's
+    // handlers there, which only write to the signal pipe the two share: as
+    // if the parent had been signalled. Only a process-group signal, which
+    // reaches the parent too, can arrive in that window.)
     // SAFETY: the child of a process with threads may only make
     // async-signal-safe calls before execve: it makes dup2, getpid, execve
     // and _exit calls, reads memory made before the fork, and writes only

@@ -301,3 +301,53 @@ fn the_readme_unit_files_pass_systemd_analyze_verify() {
     assert!(exited.status.success(), "{exited:?}");
     assert!(exited.stderr.is_empty(), "{exited:?}");
 }
+
+/// A server of concurrency `C` made with two listeners serves both.
+fn every_listener_serves<C: basehttp::server::Concurrency>() {
+    let listeners = vec![listener(), listener()];
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+    let handler = basehttp::handler_fn(|r| {
+        r.send_response(200)?;
+        r.send_header("Content-Length", 2)?;
+        r.end_headers()?;
+        std::io::Write::write_all(&mut r.wfile, b"ok")?;
+        Ok(())
+    });
+    let server = basehttp::Server::<_, C>::from_listeners(listeners, handler, common::config())
+        .expect("a server");
+    let server = common::TestServer::run(server);
+    assert_eq!(server.addrs(), addrs);
+    assert_eq!(server.addr(), addrs[0]);
+    for &addr in &addrs {
+        // Twice each, so that the second listener is served after the first.
+        for _ in 0..2 {
+            assert_eq!(Client::connect(addr).get("/").text(), "ok", "{addr}");
+        }
+    }
+    server.stop().expect("serve_forever");
+}
+
+#[test]
+fn every_listener_of_a_pool_serves() {
+    every_listener_serves::<basehttp::server::Pool>();
+}
+
+#[test]
+fn every_listener_of_a_sequential_server_serves() {
+    every_listener_serves::<basehttp::server::Sequential>();
+}
+
+#[test]
+fn every_listener_of_a_threading_server_serves() {
+    every_listener_serves::<basehttp::server::Threading>();
+}
+
+#[test]
+fn a_server_needs_a_listener() {
+    let handler = basehttp::handler_fn(|r| Ok(r.send_error(404)?));
+    let server = basehttp::HttpServer::from_listeners(Vec::new(), handler, common::config());
+    assert_eq!(
+        server.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::InvalidInput)
+    );
+}
