@@ -63,24 +63,31 @@ fn one_request(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
+/// The binary serving `site` on 127.0.0.1 with `NOTIFY_SOCKET` set to a
+/// socket the test reads (kept in the returned directory), after its first
+/// notify message, which must name it.
+fn start_notified(site: &std::path::Path) -> (Process, UnixDatagram, tempfile::TempDir) {
+    let notify_dir = tempfile::tempdir().unwrap();
+    let notify_path = notify_dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let server = Process::start(
+        basehttp()
+            .args(["-q", "-b", "127.0.0.1", "0"])
+            .env("NOTIFY_SOCKET", &notify_path)
+            .current_dir(site),
+    );
+    assert_eq!(notified_pid(&notify), server.id());
+    (server, notify, notify_dir)
+}
+
 #[test]
 fn sigusr2_hands_the_sockets_to_a_new_copy_and_drops_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
     std::fs::write(dir.path().join("big"), vec![b'x'; BIG]).unwrap();
-    let notify_dir = tempfile::tempdir().unwrap();
-    let notify_path = notify_dir.path().join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
-
-    let mut old = Process::start(
-        basehttp()
-            .args(["-q", "-b", "127.0.0.1", "0"])
-            .env("NOTIFY_SOCKET", &notify_path)
-            .current_dir(dir.path()),
-    );
+    let (mut old, notify, _notify_dir) = start_notified(dir.path());
     let addr = old.addr();
-    assert_eq!(notified_pid(&notify), old.id());
 
     // An idle keep-alive connection, and a new one that has sent nothing
     // yet (queued before the download's, so accepted by the old process
@@ -153,13 +160,7 @@ fn sigusr2_hands_the_sockets_to_a_new_copy_and_drops_nothing() {
     // The new copy serves, alone now, and stops as usual.
     assert_eq!(one_request(addr), Ok(()));
     kill_process(new_pid, Signal::TERM).unwrap();
-    let mut fds = [rustix::event::PollFd::new(
-        &new,
-        rustix::event::PollFlags::IN,
-    )];
-    let timeout = rustix::event::Timespec::try_from(TIMEOUT).unwrap();
-    let ready = rustix::event::poll(&mut fds, Some(&timeout)).unwrap();
-    assert_eq!(ready, 1, "the new copy did not stop");
+    wait_gone(&new);
     stop_new_copy.0 = None;
 }
 
@@ -209,4 +210,46 @@ fn a_new_copy_that_fails_leaves_the_old_one_serving() {
 fn a_new_copy_never_ready_is_killed_and_the_old_one_serves_on() {
     // (Killed by the old process, by its PID, after 10 s.)
     restart_into("exec sleep 60");
+}
+
+/// Waits (bounded) for the process of `pidfd`, not a child of the test,
+/// to exit.
+fn wait_gone(pidfd: &std::os::fd::OwnedFd) {
+    let mut fds = [rustix::event::PollFd::new(
+        pidfd,
+        rustix::event::PollFlags::IN,
+    )];
+    let timeout = rustix::event::Timespec::try_from(TIMEOUT).unwrap();
+    let ready = rustix::event::poll(&mut fds, Some(&timeout)).unwrap();
+    assert_eq!(ready, 1, "the process did not exit");
+}
+
+#[test]
+fn a_restarted_copy_restarts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
+    let (mut first, notify, _notify_dir) = start_notified(dir.path());
+    let addr = first.addr();
+    let mut current = Pid::from_raw(first.id() as i32).expect("a PID");
+    let mut guard = KillOnDrop(None);
+    for round in 0..3 {
+        let pidfd = pidfd_open(current, PidfdFlags::empty()).expect("running");
+        kill_process(current, Signal::USR2).unwrap();
+        let line = first.wait_for_stdout(|l| Some(l.to_owned()));
+        assert_eq!(line.as_deref(), Some(first.line.as_str()), "round {round}");
+        let next = Pid::from_raw(notified_pid(&notify) as i32).expect("a PID");
+        assert_ne!(next, current);
+        guard.0 = Some(next);
+        if round == 0 {
+            assert_eq!(first.wait_exit().code(), Some(0));
+        } else {
+            wait_gone(&pidfd);
+        }
+        current = next;
+        assert_eq!(one_request(addr), Ok(()), "round {round}");
+    }
+    let pidfd = pidfd_open(current, PidfdFlags::empty()).expect("running");
+    kill_process(current, Signal::TERM).unwrap();
+    wait_gone(&pidfd);
+    guard.0 = None;
 }
