@@ -161,8 +161,7 @@ pub(crate) fn spawn_with_fds(
         i32::try_from(fds.len()).map_err(|_| std::io::Error::other("too many descriptors"))?;
     // Copies above every target, so that placing one never overwrites
     // another (an inherited socket may well be at 3 already). Close-on-exec:
-    // they vanish in the new program.
-    // (Closed when this function returns; the child has its own.)
+    // they vanish in the new program, and here when this function returns.
     let copies = fds
         .iter()
         .map(|fd| rustix::io::fcntl_dupfd_cloexec(fd, FIRST + count))
@@ -191,6 +190,8 @@ pub(crate) fn spawn_with_fds(
     // takes a lock or returns into Rust code of the parent.
     match unsafe { libc::fork() } {
         -1 => Err(std::io::Error::last_os_error()),
+        // SAFETY: the child's side, as said above: async-signal-safe calls
+        // on memory made before the fork, then execve or _exit.
         0 => unsafe {
             for (i, &fd) in high.iter().enumerate() {
                 // dup2 leaves close-on-exec off on the new descriptor.
