@@ -273,7 +273,13 @@ pub(crate) fn serve_connection(
         socket.read_timeout.set(config.read_timeout);
         socket.read_deadline.set(None);
         let next = match head {
-            Ok(Some(extent)) => serve_request(handler, io, addrs, config, &mut bufs, extent, false),
+            Ok(Some(extent)) => {
+                let serving = Serving {
+                    read_ahead: false,
+                    closing: false,
+                };
+                serve_request(handler, io, addrs, config, &mut bufs, extent, serving)
+            }
             Ok(None) => Next::Close,
             Err(e) => respond_to_head_error(handler, io, addrs, config, &mut bufs, e),
         };
@@ -320,11 +326,20 @@ pub(crate) fn respond_to_head_error(
     respond_to_request_error(handler, io, addrs, config, bufs, "", error)
 }
 
+/// How [`serve_request`] serves a request.
+#[derive(Clone, Copy)]
+pub(crate) struct Serving {
+    /// A poller's connection: a request whose body has not arrived (up to
+    /// [`ServerConfig::body_buffer`]) is not served but answered
+    /// [`Next::ReadAhead`].
+    pub(crate) read_ahead: bool,
+    /// The server hands over to a new process: the response says
+    /// `Connection: close` and the connection ends.
+    pub(crate) closing: bool,
+}
+
 /// Answers the request whose head is `extent` of the buffered bytes, as
-/// found by [`read_head`]. With `read_ahead` (a poller's connection), a
-/// request whose body has not arrived (up to
-/// [`ServerConfig::body_buffer`]) is not served but answered
-/// [`Next::ReadAhead`].
+/// found by [`read_head`], as `serving` says.
 pub(crate) fn serve_request(
     handler: &dyn Handler,
     io: &dyn Transport,
@@ -332,7 +347,7 @@ pub(crate) fn serve_request(
     config: &ServerConfig,
     bufs: &mut ConnBuffers,
     (start, end): (usize, usize),
-    read_ahead: bool,
+    serving: Serving,
 ) -> Next {
     bufs.head.clear();
     bufs.head
@@ -363,7 +378,7 @@ pub(crate) fn serve_request(
     };
     let has_body = !matches!(body, BodyState::Length(0));
     // A client that waits for 100 Continue sends nothing to read ahead.
-    if read_ahead && has_body && !head.expect_continue {
+    if serving.read_ahead && has_body && !head.expect_continue {
         let buffered = &bufs.read.available()[end..];
         let w = read_ahead_wanted(&body, buffered, config.body_buffer);
         if let Some(want) = w {
@@ -401,7 +416,8 @@ pub(crate) fn serve_request(
     wfile.head_request = head.method == "HEAD";
     wfile.client_version = head.version;
     wfile.client_keep_alive = head.connection_keep_alive;
-    wfile.close = protocol == Version::HTTP_10
+    wfile.close = serving.closing
+        || protocol == Version::HTTP_10
         || head.connection_close
         || (head.version == Version::HTTP_10 && !head.connection_keep_alive);
     let mut r = Request {

@@ -105,7 +105,9 @@
 //! server's limits and timeouts; `conn` runs one connection (keep-alive,
 //! pipelining, `Expect: 100-continue`, protocol errors); [`handler`] is the
 //! API above; the `engine` parks idle connections and runs ready ones on
-//! workers; [`server`] listens and picks the concurrency; [`files`] is a
+//! workers; [`server`] listens and picks the concurrency, with sockets
+//! inherited or handed on by [`activation`] (systemd's socket activation,
+//! restarts that drop nothing); [`files`] is a
 //! ready-made handler that serves a directory (`SimpleHTTPRequestHandler`,
 //! and the `basehttp` binary's work). Each module uses only those below it
 //! (a test, `tests/layers.rs`, holds them to it).
@@ -123,6 +125,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod config;
 mod conn;
 mod date;

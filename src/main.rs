@@ -5,7 +5,7 @@
 use basehttp::files::Credentials;
 use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
 use clap::Parser;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -17,9 +17,8 @@ use std::process::ExitCode;
 #[command(name = "basehttp", version, color = clap::ColorChoice::Never)]
 #[command(group(clap::ArgGroup::new("credentials").multiple(true).args(["auth", "auth_file"])))]
 struct Args {
-    /// TCP port to listen on; 0 asks the kernel for a free one
-    #[arg(default_value_t = 8000)]
-    port: u16,
+    /// TCP port to listen on; 0 asks the kernel for a free one [default: 8000]
+    port: Option<u16>,
 
     /// Address to listen on [default: all interfaces, IPv6 and IPv4 where the host has IPv6]
     #[arg(short, long, value_name = "ADDRESS")]
@@ -242,7 +241,16 @@ fn run(args: Args) -> Result<(), Failure> {
         ..ServerConfig::default()
     };
 
-    let server = bind(args.bind.as_deref(), args.port, config, handler)?;
+    let server = match inherited_listeners(&args)? {
+        Some(listeners) => PoolHttpServer::from_listeners(listeners, handler()?, config)
+            .map_err(|e| Failure::Usage(format!("cannot serve the inherited sockets: {e}")))?,
+        None => bind(
+            args.bind.as_deref(),
+            args.port.unwrap_or(DEFAULT_PORT),
+            config,
+            handler,
+        )?,
+    };
     raise_open_files_limit();
 
     // The signal handlers only write a byte to a socket pair that the server
@@ -253,9 +261,43 @@ fn run(args: Args) -> Result<(), Failure> {
         signal_hook::low_level::pipe::register(signal, writer).map_err(Failure::Serve)?;
     }
 
+    // SIGUSR2 (a restart) likewise, on a socket pair of its own.
+    let (restart, restarting) = UnixStream::pair().map_err(Failure::Serve)?;
+    signal_hook::low_level::pipe::register(SIGUSR2, restarting).map_err(Failure::Serve)?;
+
     warn_clear_text_passwords(&share, scheme == "HTTPS", server.local_addr());
-    announce(scheme, server.local_addr());
-    server.serve_until(&stop).map_err(Failure::Serve)
+    for &addr in server.local_addrs() {
+        announce(scheme, addr);
+    }
+    if let Err(e) = basehttp::activation::notify_ready() {
+        eprintln!("basehttp: cannot say it is ready: {e}");
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(|| restart_on_signal(&server, &restart));
+        let served = server.serve_until(&stop);
+        // Ends the restart thread's wait.
+        let _ = restart.shutdown(std::net::Shutdown::Both);
+        served.map_err(Failure::Serve)
+    })
+}
+
+/// Waits for SIGUSR2 and restarts without dropping a connection: starts a
+/// new copy of the program with the listening sockets, and once it says it
+/// serves, hands over to it ([`PoolHttpServer::drain`]), which ends
+/// `serve_until`. If the copy fails or is not ready in time, this one goes
+/// on serving.
+fn restart_on_signal(server: &PoolHttpServer<SimpleHttpRequestHandler>, restart: &UnixStream) {
+    use basehttp::activation::{RESTART_TIMEOUT, Successor};
+    use std::io::Read;
+    let mut signal = [0u8; 1];
+    let mut restart = restart;
+    while matches!(restart.read(&mut signal), Ok(1)) {
+        let started = Successor::start(server.listeners());
+        match started.and_then(|copy| copy.wait_ready(RESTART_TIMEOUT)) {
+            Ok(()) => return server.drain(),
+            Err(e) => eprintln!("basehttp: restart failed, still serving: {e}"),
+        }
+    }
 }
 
 /// The options for sharing safely (`--hidden`, `--cors`, `-H`, `--auth`,
@@ -401,6 +443,29 @@ fn bind(
     };
     PoolHttpServer::bind_with_config(addrs.as_slice(), handler()?, config)
         .map_err(|e| cannot_listen(host, port, &e))
+}
+
+/// The port without `PORT`, as Python's.
+const DEFAULT_PORT: u16 = 8000;
+
+/// The sockets of systemd's socket activation (`LISTEN_PID`, `LISTEN_FDS`),
+/// if this process was given any: then `-b` and `PORT` are usage errors,
+/// since the sockets already say where to listen.
+fn inherited_listeners(args: &Args) -> Result<Option<Vec<std::net::TcpListener>>, Failure> {
+    let listeners = basehttp::server::listen_fds()
+        .map_err(|e| Failure::Usage(format!("socket activation: {e}")))?;
+    if listeners.is_empty() {
+        return Ok(None);
+    }
+    // A restarted copy has the same arguments as the first: they are
+    // expected, and the sockets they made are the ones inherited.
+    let restarted = std::env::var_os(basehttp::activation::READY_FD_VAR).is_some();
+    if !restarted && (args.bind.is_some() || args.port.is_some()) {
+        return Err(Failure::Usage(
+            "-b and PORT cannot be used with socket activation (LISTEN_FDS): the inherited sockets say where to listen".into(),
+        ));
+    }
+    Ok(Some(listeners))
 }
 
 /// Whether binding `::` failed because the host has no IPv6.

@@ -14,13 +14,17 @@
 //! poller (see the `engine` module's docs): a slow or idle client delays no
 //! one, even in the one-at-a-time server.
 
+pub use crate::activation::listen_fds;
 pub use crate::config::{
     BODY_BUFFER, BODY_BUFFER_TOTAL, HANDSHAKE_TIMEOUT, HEAD_TIMEOUT, IO_TIMEOUT,
     KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, MAX_DRAIN, MAX_THREADS, MIN_DATA_RATE, MinDataRate,
     QUEUE_TIMEOUT, SHUTDOWN_TIMEOUT, ServerConfig, WORKER_IDLE_TIMEOUT,
 };
 use crate::conn::{Tracked, serve_connection};
-use crate::engine::{self, LISTENER, Run, STOP, Shared, WAKER, spawn_monitor, spawn_worker};
+use crate::engine::{
+    self, LAST_LISTENER, LISTENER, Run, STOP, Shared, WAKER, listener_index, spawn_monitor,
+    spawn_worker,
+};
 use crate::handler::Handler;
 use crate::sys::lock;
 use rustix::event::Timespec;
@@ -226,8 +230,9 @@ fn accept_loop<H: Handler>(
                     shared.begin_shutdown();
                     return Ok(());
                 }
-                LISTENER => {
-                    let backoff = engine::accept_connections(shared, &mut |stream, peer| {
+                token @ LAST_LISTENER..=LISTENER => {
+                    let index = listener_index(token);
+                    let backoff = engine::accept_connections(shared, index, &mut |stream, peer| {
                         accepted = true;
                         place.place(stream, peer);
                     });
@@ -433,10 +438,22 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         handler: H,
         config: ServerConfig,
     ) -> io::Result<Self> {
+        Self::from_listeners(vec![listener], handler, config)
+    }
+
+    /// Serves on every one of `listeners`, listening sockets you made
+    /// yourself or inherited: connections from all of them are served
+    /// alike. [`local_addr`](Server::local_addr) is the first one's. An
+    /// empty list is an `InvalidInput` error.
+    pub fn from_listeners(
+        listeners: Vec<TcpListener>,
+        handler: H,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
         let concurrency = C::default();
         let max_workers = concurrency.max_workers(&config);
         Ok(Server {
-            shared: Arc::new(Shared::new(handler, config, listener, max_workers)?),
+            shared: Arc::new(Shared::new(handler, config, listeners, max_workers)?),
             concurrency,
             running: Mutex::new(false),
             stopped: Condvar::new(),
@@ -444,10 +461,52 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         })
     }
 
+    /// Serves the listening sockets that systemd (or any launcher that
+    /// speaks its protocol) passed to this process: see [`listen_fds`].
+    /// A `NotFound` error if there are none, and the error of
+    /// [`listen_fds`] if one is unusable.
+    ///
+    /// ```no_run
+    /// use basehttp::{handler_fn, PoolHttpServer, ServerConfig};
+    ///
+    /// let handler = handler_fn(|r| Ok(r.send_error(404)?));
+    /// let server = PoolHttpServer::from_listen_fds(handler, ServerConfig::default())?;
+    /// for addr in server.local_addrs() {
+    ///     println!("serving on {addr}");
+    /// }
+    /// server.serve_forever()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_listen_fds(handler: H, config: ServerConfig) -> io::Result<Self> {
+        let listeners = listen_fds()?;
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no sockets passed by socket activation (LISTEN_PID and LISTEN_FDS)",
+            ));
+        }
+        Self::from_listeners(listeners, handler, config)
+    }
+
     /// The address the server listens on, with the real port when bound to
-    /// port 0 (Python's `server_address`).
+    /// port 0 (Python's `server_address`); with several listeners, the
+    /// first one's.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// The addresses of all the server's listeners, in the order they were
+    /// given (one, unless made by [`from_listeners`](Server::from_listeners)
+    /// or [`from_listen_fds`](Server::from_listen_fds)).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.shared.local_addrs
+    }
+
+    /// The listening sockets, in the order of
+    /// [`local_addrs`](Server::local_addrs): to hand on to a new copy of
+    /// the program ([`Successor::start`](crate::activation::Successor::start)).
+    pub fn listeners(&self) -> &[TcpListener] {
+        &self.shared.listeners
     }
 
     /// The handler.
@@ -522,6 +581,31 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
                 .wait(running)
                 .unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Hands over to another process that serves the same listening
+    /// sockets (a restart, see [`Successor`](crate::activation::Successor)),
+    /// then shuts down: accepts no more connections (the listeners leave
+    /// this server's poller, and connections still queued wait for the
+    /// other process), closes connections idle between requests, answers
+    /// each request from now on with `Connection: close`, and once no
+    /// connection is left, or after [`ServerConfig::shutdown_timeout`],
+    /// does what [`shutdown`](Server::shutdown) does. A connection accepted
+    /// but not yet answered is given its first request, so that its client
+    /// is never reset. For [`HttpServer`] and [`PoolHttpServer`]; the
+    /// others stop accepting and shut down when their connections end.
+    pub fn drain(&self) {
+        self.shared.draining.store(true, Ordering::SeqCst);
+        for listener in &self.shared.listeners {
+            let _ = epoll::delete(&self.shared.epoll, listener);
+        }
+        engine::close_idle_served(&self.shared);
+        let deadline = Instant::now() + self.shared.config.shutdown_timeout;
+        // A bounded poll: closing connections signal nothing to wait on.
+        while self.shared.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        self.shutdown();
     }
 
     /// Closes the server (Python's `server_close`): shuts it down if need be.

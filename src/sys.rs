@@ -86,3 +86,137 @@ pub(crate) fn clock_time(clock: libc::clockid_t) -> Option<std::time::Duration> 
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Takes ownership of descriptors `fds`, which the process
+/// that started this one handed over (systemd's socket activation), after
+/// `check` has accepted every one of them: if one is not open or `check`
+/// refuses it, nothing is taken (nor closed) and the error is returned.
+/// Runs once per `taken` flag (a `static` of the caller, one per range, so
+/// that no two owners ever close a descriptor); later calls take nothing
+/// and return an empty list.
+pub(crate) fn take_inherited_fds(
+    taken: &std::sync::atomic::AtomicBool,
+    fds: std::ops::Range<std::os::fd::RawFd>,
+    check: impl Fn(std::os::fd::RawFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+    use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    if taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(Vec::new());
+    }
+    for fd in fds.clone() {
+        // SAFETY: fcntl(F_GETFD) only reads the descriptor's flags; for a
+        // descriptor that is not open it fails with EBADF, which is checked.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            let e = std::io::Error::last_os_error();
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("descriptor {fd}: {e}"),
+            ));
+        }
+        // SAFETY: `fd` is open (checked just above), and the borrow lives
+        // only for this call of `check`, during which nothing here closes it.
+        check(fd, unsafe { BorrowedFd::borrow_raw(fd) })?;
+    }
+    // SAFETY: every descriptor is open and was checked above; by the
+    // socket-activation protocol they were handed to this process for its
+    // own use (as sd_listen_fds(3) trusts them to be), and `taken` makes
+    // this the only place that ever takes them: each gets one owner.
+    Ok(fds.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect())
+}
+
+/// Removes `names` from the environment, so that programs this one starts
+/// do not see them, if the process has a single thread; returns whether it
+/// did. (Changing the environment while another thread might read it is
+/// undefined behaviour in C libraries, hence the check.)
+pub(crate) fn unset_env_if_single_threaded(names: &[&str]) -> bool {
+    if thread_count().ok() != Some(1) {
+        return false;
+    }
+    for name in names {
+        // SAFETY: modifying the environment is unsound only while another
+        // thread may read it; this process has one thread (checked above),
+        // and only this one, busy here, could start another.
+        unsafe { std::env::remove_var(name) }
+    }
+    true
+}
+
+/// Starts `program` with `argv` and `envp` (each entry `NAME=VALUE`) plus
+/// `pid_var=PID`, its own process id, and with `fds` at descriptors 3, 4,
+/// …; returns its process id. Safe to call from a process with threads:
+/// between `fork` and `execve` the child makes async-signal-safe calls
+/// only (`dup2`, `getpid`, `execve`, `_exit`), and allocates nothing, the
+/// `PID` digits being written into a buffer made before the fork.
+pub(crate) fn spawn_with_fds(
+    program: &std::ffi::CStr,
+    argv: &[std::ffi::CString],
+    envp: &[std::ffi::CString],
+    pid_var: &str,
+    fds: &[std::os::fd::BorrowedFd<'_>],
+) -> std::io::Result<rustix::process::Pid> {
+    use std::os::fd::AsRawFd;
+    use std::ptr::null;
+    const FIRST: i32 = 3;
+    let count =
+        i32::try_from(fds.len()).map_err(|_| std::io::Error::other("too many descriptors"))?;
+    // Copies above every target, so that placing one never overwrites
+    // another (an inherited socket may well be at 3 already). Close-on-exec:
+    // they vanish in the new program, and here when this function returns.
+    let copies = fds
+        .iter()
+        .map(|fd| rustix::io::fcntl_dupfd_cloexec(fd, FIRST + count))
+        .collect::<Result<Vec<_>, _>>()?;
+    let high: Vec<i32> = copies.iter().map(|fd| fd.as_raw_fd()).collect();
+    // `pid_var=` and room for the digits of any pid (at most 10) and NUL.
+    let mut pid_buf = format!("{pid_var}=").into_bytes();
+    let digits_at = pid_buf.len();
+    pid_buf.extend_from_slice(&[0; 11]);
+    let pid_entry = pid_buf.as_mut_ptr();
+    let argv_ptrs: Vec<*const libc::c_char> =
+        argv.iter().map(|a| a.as_ptr()).chain([null()]).collect();
+    let envp_ptrs: Vec<*const libc::c_char> = envp
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain([pid_entry.cast_const().cast(), null()])
+        .collect();
+    // (A signal that reaches the child before execve runs the parent's
+    // handlers there, which only write to the signal pipe the two share: as
+    // if the parent had been signalled. Only a process-group signal, which
+    // reaches the parent too, can arrive in that window.)
+    // SAFETY: the child of a process with threads may only make
+    // async-signal-safe calls before execve: it makes dup2, getpid, execve
+    // and _exit calls, reads memory made before the fork, and writes only
+    // into `pid_entry`'s buffer, which it owns a copy of. Nothing allocates,
+    // takes a lock or returns into Rust code of the parent.
+    match unsafe { libc::fork() } {
+        -1 => Err(std::io::Error::last_os_error()),
+        // SAFETY: the child's side, as said above: async-signal-safe calls
+        // on memory made before the fork, then execve or _exit.
+        0 => unsafe {
+            for (i, &fd) in high.iter().enumerate() {
+                // dup2 leaves close-on-exec off on the new descriptor.
+                if libc::dup2(fd, FIRST + i as i32) == -1 {
+                    libc::_exit(127);
+                }
+            }
+            let mut pid = libc::getpid() as u32;
+            let mut digits = [0u8; 10];
+            let mut n = 0;
+            loop {
+                digits[n] = b'0' + (pid % 10) as u8;
+                n += 1;
+                pid /= 10;
+                if pid == 0 || n == digits.len() {
+                    break;
+                }
+            }
+            for i in 0..n {
+                *pid_entry.add(digits_at + i) = digits[n - 1 - i];
+            }
+            libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+            libc::_exit(127)
+        },
+        pid => rustix::process::Pid::from_raw(pid)
+            .ok_or_else(|| std::io::Error::other("fork returned an invalid pid")),
+    }
+}

@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["config"],
     &["proto"],
-    &["status", "log"],
+    &["status", "log", "activation"],
     &["date"],
     &["sys"],
 ];

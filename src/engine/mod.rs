@@ -45,7 +45,7 @@ pub(crate) use slab::Slab;
 use slab::{Parked, ProxyStep, SlotState};
 
 use crate::conn::{
-    ConnBuffers, HeadError, Next, drain_unanswered, first_line, linger, read_head,
+    ConnBuffers, HeadError, Next, Serving, drain_unanswered, first_line, linger, read_head,
     respond_to_head_error, respond_to_request_error, serve_request, write_pending,
 };
 use crate::handler::Handler;
@@ -60,12 +60,22 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The epoll token of the listening socket.
-pub(crate) const LISTENER: u64 = u64::MAX;
 /// The epoll token of the shutdown eventfd.
-pub(crate) const WAKER: u64 = u64::MAX - 1;
+pub(crate) const WAKER: u64 = u64::MAX;
 /// The epoll token of the descriptor given to `serve_until`.
-pub(crate) const STOP: u64 = u64::MAX - 2;
+pub(crate) const STOP: u64 = u64::MAX - 1;
+/// The epoll token of the first listening socket; listener `i` has
+/// `LISTENER - i`. Connection tokens are slab indices, far below.
+pub(crate) const LISTENER: u64 = u64::MAX - 2;
+/// The lowest listener token: at most 2^32 listeners, so that one
+/// comparison tells a listener's event from a connection's.
+pub(crate) const LAST_LISTENER: u64 = LISTENER - u32::MAX as u64;
+
+/// The index of the listener whose token is `token` (a token from
+/// [`LAST_LISTENER`] to [`LISTENER`]).
+pub(crate) fn listener_index(token: u64) -> usize {
+    (LISTENER - token) as usize
+}
 
 /// The events of a connection: readable, or hung up. Edge-triggered: the
 /// socket is registered once, and an event means new bytes (or a hang-up)
@@ -198,21 +208,23 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
     }
 }
 
-/// Accepts every pending connection (up to the connection limit) and gives
-/// each to `place`. The listener is edge-triggered: it fires again only for
+/// Accepts every pending connection of listener `index` (up to the
+/// connection limit) and gives each to `place`. The listener is edge-triggered: it fires again only for
 /// new connections, so it must be drained, or re-armed with
 /// [`arm_listener`] when accepting stops early. An accept error such as
 /// EMFILE is survived as Go does: the listener stays disarmed, and the
 /// returned wait (5 ms, doubling to 1 s while errors go on) says when to
-/// re-arm it with [`arm_listener`]; meanwhile the server goes on serving the
+/// re-arm the listeners with [`arm_listener`]; meanwhile the server goes on serving the
 /// connections it has, which is how descriptors come free.
 pub(crate) fn accept_connections<H: Handler>(
     shared: &Shared<H>,
+    index: usize,
     place: &mut dyn FnMut(TcpStream, SocketAddr),
 ) -> Option<Duration> {
     use rustix::net::SocketFlags;
+    let listener = shared.listeners.get(index)?;
     loop {
-        if shared.stopping.load(Ordering::SeqCst) {
+        if shared.stopping.load(Ordering::SeqCst) || shared.draining.load(Ordering::SeqCst) {
             return None;
         }
         if shared.open.load(Ordering::SeqCst) >= shared.config.max_connections.max(1) {
@@ -225,7 +237,7 @@ pub(crate) fn accept_connections<H: Handler>(
         }
         // accept4 with SOCK_NONBLOCK: no separate call to make it non-blocking.
         let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        match rustix::net::acceptfrom_with(&shared.listener, flags) {
+        match rustix::net::acceptfrom_with(listener, flags) {
             Ok((fd, addr)) => {
                 shared.accept_backoff_ms.store(0, Ordering::Relaxed);
                 let Some(peer) = addr.and_then(|a| SocketAddr::try_from(a).ok()) else {
@@ -275,16 +287,16 @@ fn is_connection_error(e: rustix::io::Errno) -> bool {
     )
 }
 
-/// Re-registers the listener after accepting paused with connections still
-/// queued: re-arming an edge-triggered descriptor reports its readiness again.
+/// Re-registers the listeners after accepting paused with connections still
+/// queued: re-arming an edge-triggered descriptor reports its readiness
+/// again. (Every listener: which ones paused is not recorded, and this is
+/// rare.)
 pub(crate) fn arm_listener<H: Handler>(shared: &Shared<H>) {
     let flags = EventFlags::IN | EventFlags::ET;
-    let _ = epoll::modify(
-        &shared.epoll,
-        &shared.listener,
-        EventData::new_u64(LISTENER),
-        flags,
-    );
+    for (i, listener) in shared.listeners.iter().enumerate() {
+        let token = LISTENER - i as u64;
+        let _ = epoll::modify(&shared.epoll, listener, EventData::new_u64(token), flags);
+    }
 }
 
 /// Records that a connection closed, resuming accepts if the limit paused them.
@@ -424,7 +436,11 @@ fn serve_parked<H: Handler>(
                     Ok(Some(extent)) => {
                         let next = {
                             let _busy = me.busy();
-                            serve_request(&shared.handler, io, addrs, config, bufs, extent, true)
+                            let serving = Serving {
+                                read_ahead: true,
+                                closing: shared.draining.load(Ordering::Relaxed),
+                            };
+                            serve_request(&shared.handler, io, addrs, config, bufs, extent, serving)
                         };
                         match next {
                             Next::ReadAhead(_)
@@ -513,11 +529,14 @@ fn serve_parked<H: Handler>(
             Turn::Close(next) => Some(next),
             Turn::Served(next) => {
                 served = true;
+                p.fresh = false;
                 p.head_deadline = None;
                 p.body_started = None;
                 // Responses held back for the buffered next request go out
                 // with its own, even during shutdown.
-                let stopping = shared.stopping.load(Ordering::SeqCst) && bufs.pending.is_empty();
+                let stopping = (shared.stopping.load(Ordering::SeqCst)
+                    || shared.draining.load(Ordering::SeqCst))
+                    && bufs.pending.is_empty();
                 if next != Next::KeepAlive || stopping {
                     Some(next)
                 } else if bufs.read.available().is_empty() && drained && p.tls.is_none() {
@@ -573,8 +592,9 @@ fn collect_events<H: Handler>(
                 shared.begin_shutdown();
                 stop = true;
             }
-            LISTENER => {
-                let backoff = accept_connections(shared, &mut |stream, peer| {
+            token @ LAST_LISTENER..=LISTENER => {
+                let index = listener_index(token);
+                let backoff = accept_connections(shared, index, &mut |stream, peer| {
                     tokens.extend(register(shared, stream, peer))
                 });
                 *lock(&shared.accept_retry) = backoff.map(|b| Instant::now() + b);
@@ -734,6 +754,30 @@ fn sweep<H: Handler>(shared: &Arc<Shared<H>>, bufs: &mut ConnBuffers, interval: 
             respond_to_head_error(&shared.handler, io, addrs, &shared.config, bufs, error)
         });
         close(shared, token, p.stream, next);
+    }
+}
+
+/// Closes the parked connections that are idle between requests, having
+/// answered one at least (a drain): a new connection is left to send its
+/// first request, which is answered with `Connection: close`.
+pub(crate) fn close_idle_served<H: Handler>(shared: &Shared<H>) {
+    let mut closing = 0;
+    {
+        let mut slab = shared.lock_slab();
+        let idle: Vec<u64> = slab
+            .parked()
+            .filter(|(_, p)| {
+                !p.fresh && p.partial.is_empty() && p.body_started.is_none() && !p.awaiting_proxy
+            })
+            .map(|(t, _)| t)
+            .collect();
+        for t in idle {
+            slab.remove(t);
+            closing += 1;
+        }
+    }
+    for _ in 0..closing {
+        closed(shared);
     }
 }
 

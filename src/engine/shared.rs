@@ -23,12 +23,20 @@ use std::time::Instant;
 pub struct Shared<H> {
     pub(crate) handler: H,
     pub(crate) config: ServerConfig,
-    pub(crate) listener: TcpListener,
+    /// The listening sockets, in the epoll set with tokens from
+    /// [`LISTENER`] down.
+    pub(crate) listeners: Vec<TcpListener>,
+    /// Their addresses, in the same order.
+    pub(crate) local_addrs: Vec<SocketAddr>,
+    /// The first listener's address, for messages.
     pub(crate) local_addr: SocketAddr,
     pub(crate) epoll: OwnedFd,
     /// An eventfd in the epoll set, written once at shutdown.
     wake: OwnedFd,
     pub(crate) stopping: AtomicBool,
+    /// Handing over to a new process (`Server::drain`): accept no more,
+    /// close each connection after its next response.
+    pub(crate) draining: AtomicBool,
     slab: Mutex<Slab>,
     /// Open connections (parked, active, or owned by a thread).
     pub(crate) open: AtomicUsize,
@@ -63,32 +71,47 @@ impl<H> Shared<H> {
 }
 
 impl<H: Handler> Shared<H> {
-    /// The state of a server listening on `listener`: its epoll set holds
-    /// the listener (edge-triggered: whoever sees the event accepts until
-    /// `EAGAIN`) and the shutdown eventfd; the pool may grow to
-    /// `max_workers`.
+    /// The state of a server listening on `listeners` (one at least): its
+    /// epoll set holds the listeners (edge-triggered: whoever sees an event
+    /// accepts until `EAGAIN`) and the shutdown eventfd; the pool may grow
+    /// to `max_workers`.
     pub(crate) fn new(
         handler: H,
         config: ServerConfig,
-        listener: TcpListener,
+        listeners: Vec<TcpListener>,
         max_workers: usize,
     ) -> io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        let local_addr = listener.local_addr()?;
+        // (At most as many as a process has descriptors: far fewer than
+        // the tokens from LAST_LISTENER to LISTENER.)
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a server needs at least one listening socket",
+            ));
+        }
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let flags = EventFlags::IN | EventFlags::ET;
-        epoll::add(&epoll, &listener, EventData::new_u64(LISTENER), flags)?;
+        let mut local_addrs = Vec::with_capacity(listeners.len());
+        for (i, listener) in listeners.iter().enumerate() {
+            listener.set_nonblocking(true)?;
+            local_addrs.push(listener.local_addr()?);
+            let token = EventData::new_u64(LISTENER - i as u64);
+            epoll::add(&epoll, listener, token, flags)?;
+        }
+        let local_addr = local_addrs[0]; // one at least, checked above
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         // Level-triggered and never read: once written, every worker sees it.
         epoll::add(&epoll, &wake, EventData::new_u64(WAKER), EventFlags::IN)?;
         Ok(Shared {
             handler,
             config,
-            listener,
+            listeners,
+            local_addrs,
             local_addr,
             epoll,
             wake,
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             slab: Mutex::new(Slab::default()),
             open: AtomicUsize::new(0),
             accept_paused: AtomicBool::new(false),

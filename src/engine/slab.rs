@@ -30,6 +30,10 @@ pub(crate) struct Parked {
     /// [`ServerConfig::body_buffer_total`](crate::config::ServerConfig::body_buffer_total),
     /// and `deadline` is the minimum body rate's (408 after it).
     pub(super) body_started: Option<Instant>,
+    /// No request has been answered on the connection yet: a drain
+    /// ([`close_idle_served`](super::close_idle_served)) waits for its
+    /// first request instead of closing it.
+    pub(super) fresh: bool,
 }
 
 impl Parked {
@@ -77,6 +81,7 @@ impl Parked {
             deadline: timeout.map(|t| Instant::now() + t),
             head_deadline: None,
             body_started: None,
+            fresh: true,
         }
     }
 

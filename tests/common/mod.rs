@@ -96,10 +96,15 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
 
     /// [`start`](TestServer::start) on another address (say, `[::]:0`).
     pub fn start_on(addr: &str, handler: H, config: ServerConfig) -> Self {
-        let server = Arc::new(
+        Self::run(
             Server::<H, C>::bind_with_config(addr, handler, config)
                 .unwrap_or_else(|e| panic!("bind {addr}: {e}")),
-        );
+        )
+    }
+
+    /// Runs a server the test made (`serve_forever` on a thread of its own).
+    pub fn run(server: Server<H, C>) -> Self {
+        let server = Arc::new(server);
         let running = Arc::clone(&server);
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -113,6 +118,11 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
 
     pub fn addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The addresses of all its listeners.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.server.local_addrs().to_vec()
     }
 
     pub fn handler(&self) -> &H {

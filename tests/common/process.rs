@@ -333,6 +333,14 @@ impl Process {
         self.stop(Signal::KILL)
     }
 
+    /// Waits (bounded by [`TIMEOUT`]) for the process to exit, but not for
+    /// its outputs to end (a process it started may still hold them).
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        self.wait_for_exit(deadline)
+            .unwrap_or_else(|| panic!("{} still running after {TIMEOUT:?}", self.what))
+    }
+
     /// Waits (bounded by [`TIMEOUT`]) for the process to exit and for its
     /// outputs to end (they end when it and any child it left have exited).
     pub fn wait(&mut self) -> Exited {
