@@ -307,6 +307,61 @@ pub(super) fn challenge(r: &mut Request<'_>) -> HandlerResult {
     Ok(())
 }
 
+impl super::SimpleHttpRequestHandler {
+    /// Requires HTTP Basic authentication with one of `credentials` for
+    /// every request (the binary's `--auth` and `--auth-file`; feature
+    /// `auth`). Default: none required. A request without accepted
+    /// credentials gets `401 Unauthorized` with `WWW-Authenticate: Basic
+    /// realm="basehttp"` ([`CHALLENGE`]), and its page does not say whether
+    /// the user or the password was wrong; the time to answer does not tell
+    /// either (see [`Credentials::verify`]). A CORS preflight is answered
+    /// before credentials are checked (browsers send none with it).
+    ///
+    /// Basic authentication sends passwords in clear text: serve over
+    /// HTTPS, or on the loopback interface. Log lines show the request
+    /// line, never the `Authorization` header.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    /// use basehttp::files::Credentials;
+    ///
+    /// let mut credentials = Credentials::new();
+    /// credentials.add_line("alice:wonderland")?;
+    /// let handler = SimpleHttpRequestHandler::new(std::env::temp_dir())?
+    ///     .auth(credentials)
+    ///     .public_read(true);
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn auth(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// With [`auth`](Self::auth): whether `GET` and `HEAD` need no
+    /// credentials, while every other method (uploads, the listing's upload
+    /// form) still does (the binary's `--public-read`). Default `false`.
+    /// Without `auth` it changes nothing.
+    pub fn public_read(mut self, public: bool) -> Self {
+        self.public_read = public;
+        self
+    }
+
+    /// Whether the request may go on: no credentials required, a public
+    /// read, or accepted credentials.
+    pub(super) fn authorized(&self, r: &Request<'_>) -> bool {
+        let Some(credentials) = &self.credentials else {
+            return true;
+        };
+        if self.public_read && matches!(r.command, "GET" | "HEAD") {
+            return true;
+        }
+        r.headers
+            .get_bytes("Authorization")
+            .is_some_and(|h| credentials.verify_authorization(h))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

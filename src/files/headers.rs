@@ -126,6 +126,46 @@ pub(super) fn preflight(r: &mut Request<'_>) -> HandlerResult {
     Ok(())
 }
 
+impl super::SimpleHttpRequestHandler {
+    /// Whether other sites' pages may read what this server answers (the
+    /// binary's `--cors`). Default `false`. With it, every response carries
+    /// `Access-Control-Allow-Origin: *` (and exposes `Accept-Ranges`,
+    /// `Content-Range` and `ETag` to the page), and a preflight (`OPTIONS`
+    /// with `Access-Control-Request-Method`) is answered `204 No Content`
+    /// allowing `GET` and `HEAD` only, before any credentials are checked.
+    /// `Access-Control-Allow-Credentials` is never sent, so browsers never
+    /// attach a visitor's cookies or cached passwords to those requests.
+    pub fn cors(mut self, cors: bool) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// Adds the header `name: value` to every response, error pages and
+    /// redirects included, after any earlier one (the binary's `-H`). The
+    /// header is added, not substituted: one the handler also sends (say
+    /// `Content-Type`) then appears twice.
+    ///
+    /// Refused: a name that is not a token, a value with CR, LF or NUL, and
+    /// the [`FRAMING_HEADERS`], which the server sets for each response.
+    ///
+    /// ```
+    /// use basehttp::SimpleHttpRequestHandler;
+    ///
+    /// let dir = std::env::temp_dir();
+    /// let handler = SimpleHttpRequestHandler::new(&dir)?
+    ///     .header("Cache-Control", "no-store")?
+    ///     .header("X-Frame-Options", "DENY")?;
+    /// assert!(SimpleHttpRequestHandler::new(&dir)?.header("Content-Length", "0").is_err());
+    /// # let _ = handler;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, HeaderError> {
+        check(name, value)?;
+        self.headers.push((name.to_string(), value.to_string()));
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
