@@ -84,6 +84,9 @@ mod range;
 pub use auth::{CHALLENGE, Credentials, CredentialsError};
 pub use cache::OPEN_FILE_CACHE;
 pub use headers::{FRAMING_HEADERS, HeaderError};
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use path::fuzzing;
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
 
