@@ -102,6 +102,9 @@ pub use compress::{
     ZSTD_LEVEL, choose_coding, is_compressible,
 };
 pub use headers::{FRAMING_HEADERS, HeaderError};
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use path::fuzzing;
 pub use precompressed::PRECOMPRESSED;
 pub use range::MAX_RANGES;
 pub use upload::{MAX_UPLOAD_SIZE, TEMP_PREFIX, parse_size};

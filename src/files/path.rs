@@ -301,11 +301,12 @@ impl BadPath {
 /// are dropped, and anything that could climb out of the directory or mean
 /// two things is refused rather than quietly rewritten.
 pub(super) fn parse_target(target: &str) -> Result<Target<'_>, BadPath> {
+    // The fragment first: a `?` inside it starts no query (RFC 3986 §3.5).
+    let target = target.split_once('#').map_or(target, |(t, _)| t);
     let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q.split_once('#').map_or(q, |(q, _)| q))),
+        Some((p, q)) => (p, Some(q)),
         None => (target, None),
     };
-    let path = path.split_once('#').map_or(path, |(p, _)| p);
     // RFC 9112 §3.2.2: a server must accept the absolute form too.
     let path = match strip_scheme(path) {
         Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
@@ -351,7 +352,12 @@ pub(super) fn parse_target(target: &str) -> Result<Target<'_>, BadPath> {
 /// The rest of an absolute-form target after `http://` or `https://`.
 fn strip_scheme(path: &str) -> Option<&str> {
     for scheme in ["http://", "https://"] {
-        if path.len() >= scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // `get`, not `[..]`: where the scheme would end may be inside a
+        // character (`/abcdeé`), which is no scheme and must not panic.
+        if path
+            .get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        {
             return Some(&path[scheme.len()..]);
         }
     }
@@ -377,6 +383,65 @@ pub(super) fn redirect_to_directory(r: &mut Request<'_>, target: &Target<'_>) ->
     r.send_header("Content-Length", 0)?;
     r.end_headers()?;
     Ok(())
+}
+
+/// The fuzz target `path`'s way in (cargo-fuzz builds with `--cfg
+/// fuzzing`): everything [`parse_target`] makes of a request target, so the
+/// target can check its promises. Not part of the public API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// What a request target was translated to.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Translated {
+        /// [`Target::rel`](super::Target::rel).
+        pub rel: Vec<u8>,
+        /// [`Target::cache_key`](super::Target::cache_key).
+        pub cache_key: Vec<u8>,
+        /// Whether the path ended with `/` (or a `.` segment).
+        pub trailing_slash: bool,
+        /// The query string, without its `?`.
+        pub query: Option<String>,
+        /// [`Target::display_path`](super::Target::display_path).
+        pub display_path: String,
+        /// The path percent-encoded for a URL, as links and `Location` use it.
+        pub url_path: String,
+        /// [`Target::child`](super::Target::child) of `"x"`.
+        pub child_x: Vec<u8>,
+        /// [`Target::is_hidden`](super::Target::is_hidden).
+        pub hidden: bool,
+    }
+
+    /// Why a target was refused: the name of the [`BadPath`](super::BadPath)
+    /// variant, and the message of the 400 page.
+    pub type Refused = (&'static str, &'static str);
+
+    /// [`parse_target`](super::parse_target) on `target`.
+    pub fn path_translation(target: &str) -> Result<Translated, Refused> {
+        use super::BadPath;
+        match super::parse_target(target) {
+            Ok(t) => Ok(Translated {
+                rel: t.rel().to_vec(),
+                cache_key: t.cache_key().to_vec(),
+                trailing_slash: t.trailing_slash,
+                query: t.query.map(str::to_owned),
+                display_path: t.display_path(),
+                url_path: t.url_path(),
+                child_x: t.child(b"x"),
+                hidden: t.is_hidden(),
+            }),
+            Err(e) => {
+                let name = match e {
+                    BadPath::NotAPath => "NotAPath",
+                    BadPath::DotDot => "DotDot",
+                    BadPath::EncodedSlash => "EncodedSlash",
+                    BadPath::Backslash => "Backslash",
+                    BadPath::Nul => "Nul",
+                };
+                Err((name, e.message()))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -437,6 +502,22 @@ mod tests {
         }
     }
 
+    /// Found by the `path` fuzz target: a multi-byte character where
+    /// `http://` or `https://` would end made `strip_scheme` slice inside
+    /// it and panic, so `GET /abcdeé` was a 500 (until the head parser
+    /// began refusing raw non-ASCII targets; `parse_target` takes any
+    /// `&str` all the same).
+    #[test]
+    fn a_character_across_the_scheme_length_is_no_scheme() {
+        for target in ["/abcdeé", "/abcdefé", "/ab€", "é€€", "HTTP:/é"] {
+            assert_eq!(strip_scheme(target), None, "target {target:?}");
+        }
+        assert_eq!(rel("/abcdeé"), Ok(("abcdeé".to_string(), false)));
+        assert_eq!(rel("/abcdefé/"), Ok(("abcdefé".to_string(), true)));
+        assert_eq!(rel("hTTp://é/x"), Ok(("x".to_string(), false)));
+        assert_eq!(rel("https://hé"), Ok((String::new(), true)));
+    }
+
     #[test]
     fn hidden_segments_are_found_after_decoding() {
         let cases = [
@@ -469,6 +550,10 @@ mod tests {
             ("/a%20b/c%3Ad", "/a%20b/c%3Ad", None),
             ("/", "/", None),
             ("/x?q#frag", "/x", Some("q")),
+            // Found by the `path` fuzz target: this was query `q`, which a
+            // redirect then sent back as `/x/?q`.
+            ("/x#frag?q", "/x", None),
+            ("/x#?", "/x", None),
         ];
         for (target, url, query) in cases {
             let t = parse_target(target).unwrap();
