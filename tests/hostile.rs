@@ -10,7 +10,7 @@ mod common;
 
 use basehttp::config::MinDataRate;
 use basehttp::{Handler, HandlerResult, Request, ServerConfig};
-use common::{Client, Echo, TIMEOUT, TestServer, eventually};
+use common::{Client, Echo, Gate, TIMEOUT, TestServer, eventually};
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::{Condvar, Mutex};
@@ -251,27 +251,6 @@ fn connections_reset_mid_body_are_closed_at_once() {
     assert_answered(server.addr());
 }
 
-/// `GET /block` waits until the gate opens; others answer as [`Echo`].
-#[derive(Default)]
-struct Gate {
-    state: Mutex<(usize, bool)>,
-    changed: Condvar,
-}
-
-impl Handler for Gate {
-    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
-        if r.path == "/block" {
-            let mut state = self.state.lock().unwrap();
-            state.0 += 1;
-            self.changed.notify_all();
-            while !state.1 {
-                state = self.changed.wait(state).unwrap();
-            }
-        }
-        Echo.do_get(r)
-    }
-}
-
 #[test]
 fn a_full_pool_answers_503_with_retry_after_instead_of_leaving_requests_hanging() {
     let config = ServerConfig {
@@ -290,16 +269,7 @@ fn a_full_pool_answers_503_with_retry_after_instead_of_leaving_requests_hanging(
             c
         })
         .collect();
-    {
-        let deadline = Instant::now() + TIMEOUT;
-        let mut state = gate.state.lock().unwrap();
-        while state.0 < 2 {
-            let left = deadline
-                .checked_duration_since(Instant::now())
-                .expect("both block");
-            state = gate.changed.wait_timeout(state, left).unwrap().0;
-        }
-    }
+    gate.wait_for_waiters(2);
     // Every worker is blocked and the pool is at max_workers: shed.
     let mut c = server.connect();
     c.send(b"GET /quick HTTP/1.1\r\nHost: test\r\n\r\n");
@@ -309,8 +279,7 @@ fn a_full_pool_answers_503_with_retry_after_instead_of_leaving_requests_hanging(
     assert_eq!(r.header("Connection"), Some("close"));
     c.assert_closed();
     // Open the gate: the blocked requests finish, and the pool serves again.
-    gate.state.lock().unwrap().1 = true;
-    gate.changed.notify_all();
+    gate.set_open(true);
     for mut c in blocked {
         assert_eq!(c.read_response("GET").unwrap().status, 200);
     }

@@ -13,65 +13,17 @@
 
 mod common;
 
-use basehttp::{Handler, HandlerResult, PoolHttpServer, Request, ServerConfig};
-use common::{Client, TIMEOUT, eventually};
+use basehttp::{PoolHttpServer, ServerConfig};
+use common::{Client, Gate, TIMEOUT, eventually};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc::{self, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One test at a time: they count process-wide threads and descriptors.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// `GET /block` waits until the gate opens; anything else answers 200.
-#[derive(Default)]
-struct Gate {
-    /// (handlers waiting at the gate, gate open)
-    state: Mutex<(usize, bool)>,
-    changed: Condvar,
-}
-
-impl Gate {
-    fn set_open(&self, open: bool) {
-        self.state.lock().unwrap().1 = open;
-        self.changed.notify_all();
-    }
-
-    /// Waits until `n` handlers wait at the gate.
-    fn wait_for_waiters(&self, n: usize) {
-        let deadline = Instant::now() + TIMEOUT;
-        let mut state = self.state.lock().unwrap();
-        while state.0 < n {
-            let left = deadline
-                .checked_duration_since(Instant::now())
-                .unwrap_or_else(|| panic!("only {} of {n} handlers started", state.0));
-            state = self.changed.wait_timeout(state, left).unwrap().0;
-        }
-    }
-}
-
-impl Handler for Gate {
-    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
-        if r.path == "/block" {
-            let mut state = self.state.lock().unwrap();
-            state.0 += 1;
-            self.changed.notify_all();
-            while !state.1 {
-                state = self.changed.wait(state).unwrap();
-            }
-            state.0 -= 1;
-        }
-        r.send_response(200)?;
-        r.send_header("Content-Length", 2)?;
-        r.end_headers()?;
-        r.wfile.write_all(b"ok")?;
-        Ok(())
-    }
-
-    fn log_message(&self, _: std::net::SocketAddr, _: std::fmt::Arguments<'_>) {}
-}
 
 /// Threads of this process with this name.
 fn threads_named(name: &str) -> usize {

@@ -450,3 +450,50 @@ impl Handler for Echo {
         Ok(())
     }
 }
+
+/// A handler whose `GET /block` waits until the gate opens (holding its
+/// worker or thread); every other request is answered as [`Echo`] does.
+/// Tests count the waiters to know the server's workers are taken.
+#[derive(Default)]
+pub struct Gate {
+    /// (handlers waiting at the gate, gate open)
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Opens or closes the gate.
+    pub fn set_open(&self, open: bool) {
+        self.state.lock().unwrap().1 = open;
+        self.changed.notify_all();
+    }
+
+    /// Waits (bounded by [`TIMEOUT`]) until `n` handlers wait at the gate.
+    pub fn wait_for_waiters(&self, n: usize) {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        let mut state = self.state.lock().unwrap();
+        while state.0 < n {
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .unwrap_or_else(|| panic!("only {} of {n} handlers started", state.0));
+            state = self.changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
+}
+
+impl Handler for Gate {
+    fn do_get(&self, r: &mut Request<'_>) -> HandlerResult {
+        if r.path == "/block" {
+            let mut state = self.state.lock().unwrap();
+            state.0 += 1;
+            self.changed.notify_all();
+            while !state.1 {
+                state = self.changed.wait(state).unwrap();
+            }
+            state.0 -= 1;
+        }
+        Echo.do_get(r)
+    }
+
+    fn log_message(&self, _: SocketAddr, _: std::fmt::Arguments<'_>) {}
+}
