@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(ip) = forwarded_client(header, lines.iter().rev().copied(), trusted) {
         let text = String::from_utf8_lossy(input).replace('\\', "");
         // IPv6 text has many spellings; IPv4 has one the parsers accept.
-        assert!(ip.is_ipv6() || text.contains(&ip.to_string()), "{ip} not in the input");
+        assert!(
+            ip.is_ipv6() || text.contains(&ip.to_string()),
+            "{ip} not in the input"
+        );
     }
     if let Some(last) = lines.last() {
         assert_eq!(
