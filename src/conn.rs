@@ -380,8 +380,7 @@ pub(crate) fn serve_request(
     // A client that waits for 100 Continue sends nothing to read ahead.
     if serving.read_ahead && has_body && !head.expect_continue {
         let buffered = &bufs.read.available()[end..];
-        let w = read_ahead_wanted(&body, buffered, config.body_buffer);
-        if let Some(want) = w {
+        if let Some(want) = read_ahead_wanted(&body, buffered, config.body_buffer) {
             return Next::ReadAhead(end + want);
         }
     }
