@@ -222,12 +222,25 @@ impl Process {
             Path::new(command.get_program()).display(),
             command.get_args().collect::<Vec<_>>()
         );
-        let mut child = command
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+            .stderr(Stdio::piped());
+        // A program a test has just written (a copy of the binary, a
+        // script) may be "busy" (ETXTBSY) for a moment: a child that another
+        // test thread forked meanwhile holds the writer's descriptor until
+        // it execs. Retry, bounded.
+        let mut attempts = 0;
+        let mut child = loop {
+            match command.spawn() {
+                Ok(child) => break child,
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 100 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("cannot start {what}: {e}"),
+            }
+        };
         let stdout = drain(child.stdout.take().expect("piped stdout"));
         let stderr = drain(child.stderr.take().expect("piped stderr"));
         Process {
