@@ -511,6 +511,49 @@ fn a_form_writes_each_file_and_answers_303_to_the_listing() {
 }
 
 #[test]
+fn a_form_is_written_all_or_nothing() {
+    let dir = site();
+    let server = serve(&dir, |h| h);
+    let sub = dir.path().join("sub");
+    // The third part's name exists: nothing of the form is written.
+    fs::write(sub.join("three.txt"), "kept").unwrap();
+    let body = form(&[
+        ("one.txt", b"1"),
+        ("two.txt", b"2"),
+        ("three.txt", b"3"),
+        ("four.txt", b"4"),
+    ]);
+    assert_eq!(post_form(&server, "/sub/", &[], &body).status, 409);
+    assert_eq!(names(&sub), ["three.txt"]);
+    assert_eq!(fs::read(sub.join("three.txt")).unwrap(), b"kept");
+    // A form that names one file twice.
+    let twice = form(&[("a.txt", b"first"), ("b.txt", b"b"), ("a.txt", b"second")]);
+    assert_eq!(post_form(&server, "/sub/", &[], &twice).status, 409);
+    assert_eq!(names(&sub), ["three.txt"]);
+    // A bad name after good parts.
+    let bad = form(&[("fine.txt", b"x"), ("../bad", b"y")]);
+    assert_eq!(post_form(&server, "/sub/", &[], &bad).status, 400);
+    assert_eq!(names(&sub), ["three.txt"]);
+    // A form that breaks off after its first file.
+    let mut cut = form(&[("whole.txt", b"whole"), ("cut.txt", b"cut")]);
+    cut.truncate(cut.len() - 20);
+    let mut client = Client::connect(server.addr());
+    let headers = ["Content-Type: multipart/form-data; boundary=XyZ"];
+    send(&mut client, "POST", "/sub/", &headers, &cut);
+    client.shutdown_write();
+    let _ = client.read_response("POST");
+    eventually("the cut form leaves nothing", TIMEOUT, || {
+        names(&sub) == ["three.txt"]
+    });
+    // With --overwrite the form is written, replacing the old file.
+    drop(server);
+    let server = serve(&dir, |h| h.overwrite(true));
+    assert_eq!(post_form(&server, "/sub/", &[], &body).status, 303);
+    assert_eq!(names(&sub), ["four.txt", "one.txt", "three.txt", "two.txt"]);
+    assert_eq!(fs::read(sub.join("three.txt")).unwrap(), b"3");
+}
+
+#[test]
 fn a_form_file_name_cannot_leave_the_directory() {
     let dir = site();
     let outside = dir.path().parent().unwrap().to_path_buf();

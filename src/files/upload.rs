@@ -193,7 +193,13 @@ fn refuse(r: &mut Request<'_>, uploads: &Uploads) -> Option<HandlerResult> {
     }
 }
 
-/// Writes every file part of the form in `body` into `dir`.
+/// Writes every file part of the form in `body` into `dir`, all or
+/// nothing: each part streams into a temporary file of its own (closed once
+/// written, so a form holds no descriptor per part), and only when the
+/// whole form has been read are they renamed into place. When a rename is
+/// refused (the name exists, or the form names one file twice), the files
+/// this form already created are removed again; a file it replaced
+/// (`overwrite`) stays replaced.
 fn write_parts(
     body: &mut dyn Read,
     boundary: &str,
@@ -203,6 +209,7 @@ fn write_parts(
     hidden: bool,
 ) -> Result<(), UploadError> {
     let mut reader = MultipartReader::new(body, boundary, config).map_err(UploadError::Form)?;
+    let mut staged: Vec<(TempFile<'_>, String)> = Vec::new();
     while let Some(mut part) = reader.next_part().map_err(UploadError::Form)? {
         let Some(filename) = part.headers().filename().map(str::to_owned) else {
             continue; // A text field: skipped with the rest of its part.
@@ -211,12 +218,28 @@ fn write_parts(
             continue; // A file input left empty: browsers send no name.
         }
         check_name(filename.as_bytes(), hidden).map_err(UploadError::Name)?;
-        write_file(dir, filename.as_bytes(), uploads.overwrite, |file| {
+        let temp = TempFile::fill(dir, |file| {
             part.copy_to(file, None).map_err(|e| match e {
                 FormError::Io(e) => UploadError::Io(e),
                 e => UploadError::Form(e),
             })
         })?;
+        staged.push((temp, filename));
+    }
+    let mut created: Vec<String> = Vec::with_capacity(staged.len());
+    for (temp, name) in staged {
+        match temp.place(name.as_bytes(), uploads.overwrite) {
+            Ok(false) => created.push(name),
+            Ok(true) => {}
+            Err(e) => {
+                // The temporary files not yet placed are removed as the
+                // rest of `staged` drops; the new names are removed here.
+                for name in &created {
+                    let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }
@@ -401,13 +424,13 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 struct TempFile<'d> {
     dir: &'d OwnedFd,
     name: String,
-    file: File,
     placed: bool,
 }
 
 impl<'d> TempFile<'d> {
-    /// Creates a new temporary file in `dir`, with a name no other file has.
-    fn create(dir: &'d OwnedFd) -> io::Result<TempFile<'d>> {
+    /// Creates a new file in `dir`, with a name no other file has: its name
+    /// and descriptor.
+    fn create(dir: &OwnedFd) -> io::Result<(String, OwnedFd)> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
         loop {
             let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -416,18 +439,30 @@ impl<'d> TempFile<'d> {
                 .map_or(0, |d| d.subsec_nanos());
             let name = format!("{TEMP_PREFIX}{}-{n}-{nanos:08x}", std::process::id());
             match rustix::fs::openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o644)) {
-                Ok(fd) => {
-                    return Ok(TempFile {
-                        dir,
-                        name,
-                        file: File::from(fd),
-                        placed: false,
-                    });
-                }
+                Ok(fd) => return Ok((name, fd)),
                 Err(Errno::EXIST) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Creates a temporary file in `dir`, writes it with `fill` and closes
+    /// it. On any error the file is removed.
+    fn fill(
+        dir: &'d OwnedFd,
+        fill: impl FnOnce(&mut File) -> Result<u64, UploadError>,
+    ) -> Result<TempFile<'d>, UploadError> {
+        let (name, fd) = Self::create(dir)?;
+        // Removed on drop from here on, even if `fill` fails.
+        let temp = TempFile {
+            dir,
+            name,
+            placed: false,
+        };
+        let mut file = File::from(fd);
+        fill(&mut file)?;
+        file.flush()?;
+        Ok(temp)
     }
 
     /// Renames the file to `name`: never over an existing one unless
@@ -483,10 +518,7 @@ fn write_file(
     overwrite: bool,
     fill: impl FnOnce(&mut File) -> Result<u64, UploadError>,
 ) -> Result<bool, UploadError> {
-    let mut temp = TempFile::create(dir)?;
-    fill(&mut temp.file)?;
-    temp.file.flush()?;
-    temp.place(name, overwrite)
+    TempFile::fill(dir, fill)?.place(name, overwrite)
 }
 
 /// Copies `body` to `file`, failing with [`UploadError::TooLarge`] once
@@ -688,8 +720,8 @@ impl SimpleHttpRequestHandler {
 
     /// Answers `POST` of a `multipart/form-data` form to the directory
     /// `target` names: writes each file part, then 303 back to the listing.
-    /// Parts are written one after the other: when one is refused (409, 400),
-    /// those before it stay written.
+    /// All or nothing: when one part is refused (409, 400, 413), none is
+    /// written (see [`write_parts`]).
     fn post(&self, r: &mut Request<'_>, target: &Target<'_>) -> HandlerResult {
         let (root, uploads, hidden) = (&self.root, &self.uploads, self.hidden);
         let boundary = match r
