@@ -345,7 +345,11 @@ fn every_listener_of_a_threading_server_serves() {
 #[test]
 fn a_server_needs_a_listener() {
     let handler = basehttp::handler_fn(|r| Ok(r.send_error(404)?));
-    let server = basehttp::HttpServer::from_listeners(Vec::new(), handler, common::config());
+    let server = basehttp::HttpServer::from_listeners(
+        Vec::<basehttp::Listener>::new(),
+        handler,
+        common::config(),
+    );
     assert_eq!(
         server.err().map(|e| e.kind()),
         Some(std::io::ErrorKind::InvalidInput)

@@ -43,7 +43,7 @@ fn serve() -> std::io::Result<()> {
     let server = ForkingHttpServer::bind("127.0.0.1:0", Crashy)?;
     let (stop, signalled) = UnixStream::pair()?;
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, signalled)?;
-    println!("port {}", server.local_addr().port());
+    println!("port {}", server.local_addr().port().unwrap_or(0));
     server.serve_until(&stop)
 }
 
