@@ -101,7 +101,8 @@
 //!
 //! # Layers
 //!
-//! [`proto`] is a pure HTTP/1.1 codec with no I/O; [`config`] holds the
+//! [`net`] holds the sockets underneath, TCP or Unix domain, and the
+//! addresses of both ends; [`proto`] is a pure HTTP/1.1 codec with no I/O; [`config`] holds the
 //! server's limits and timeouts; `conn` runs one connection (keep-alive,
 //! pipelining, `Expect: 100-continue`, protocol errors); [`handler`] is the
 //! API above; the `engine` parks idle connections and runs ready ones on

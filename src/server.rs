@@ -13,6 +13,11 @@
 //! In the first two, connections waiting for a request head sit in one
 //! poller (see the `engine` module's docs): a slow or idle client delays no
 //! one, even in the one-at-a-time server.
+//!
+//! Each listens on TCP ([`bind`](Server::bind)), on a Unix domain socket
+//! ([`bind_unix`](Server::bind_unix)), or on sockets made elsewhere
+//! ([`from_listeners`](Server::from_listeners),
+//! [`from_listen_fds`](Server::from_listen_fds)), and serves them all alike.
 
 pub use crate::activation::listen_fds;
 pub use crate::config::{
