@@ -419,3 +419,37 @@ fn a_client_of_the_binary_on_a_unix_socket_can_keep_its_connection() {
     drop(c);
     assert_eq!(server.terminate().status.code(), Some(0));
 }
+
+#[test]
+fn a_proxy_protocol_header_from_a_unix_peer_names_the_client() {
+    let proxy_config = |proxies: Vec<TrustedProxy>| ServerConfig {
+        proxy_protocol: true,
+        trusted_proxies: proxies,
+        ..common::config()
+    };
+    let header = b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n";
+    // From anyone without --trusted-proxy, and from a trusted Unix peer.
+    for proxies in [vec![], vec![TrustedProxy::Unix]] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start::<Pool>(&dir, proxy_config(proxies));
+        let mut c = server.connect();
+        c.send(header);
+        assert_eq!(
+            c.get("/whom").text(),
+            "client=192.0.2.7:5555 peer=unix address_string=192.0.2.7"
+        );
+        server.stop().unwrap();
+    }
+    // A Unix peer that is not a trusted proxy is closed unanswered.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start::<Threading>(&dir, proxy_config(vec!["127.0.0.1".parse().unwrap()]));
+    let mut c = server.connect();
+    c.send(header);
+    c.send(b"GET /whom HTTP/1.1\r\nHost: t\r\n\r\n");
+    match c.read_to_end() {
+        Ok(rest) => assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest)),
+        // Closed with the request unread: a reset is as good.
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    server.stop().unwrap();
+}
