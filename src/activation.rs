@@ -57,7 +57,8 @@ pub const SOCKET_FILES_VAR: &str = "BASEHTTP_SOCKET_FILES";
 /// stream socket, TCP (IPv4 or IPv6) or Unix domain; otherwise the error
 /// names it, and none is taken. A Unix socket's file stays when the
 /// server stops, unless [`SOCKET_FILES_VAR`] names its descriptor (a
-/// restart handed the file on: see [`Listener::socket_file`]). Each is made close-on-exec, and the variables are removed from
+/// restart handed the file on: see [`Listener::socket_file`]). Each is
+/// made close-on-exec, and the variables are removed from
 /// the environment, so programs this one starts do not see them (only
 /// while the process has a single thread: changing the environment is
 /// unsafe otherwise, and `LISTEN_PID` already tells a child they are not

@@ -515,6 +515,7 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    #[inline]
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => Read::read(&mut &*s, buf),
@@ -522,6 +523,7 @@ impl Stream {
         }
     }
 
+    #[inline]
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => Write::write_vectored(&mut &*s, bufs),
