@@ -284,6 +284,10 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
 /// systemd (`NOTIFY_SOCKET` set: `Type=notify`), sends `MAINPID=` and
 /// `READY=1` there, so that systemd follows the new process. Does nothing
 /// without either. Call it once the server is made, before serving.
+/// From then on, the Unix socket files a restart handed on
+/// ([`SOCKET_FILES_VAR`]) are this process's to remove: a new copy that
+/// stops before it said so leaves them to the old one, which goes on
+/// serving.
 pub fn notify_ready() -> io::Result<()> {
     static TAKEN: AtomicBool = AtomicBool::new(false);
     let ready_fd = std::env::var(READY_FD_VAR)
@@ -297,6 +301,8 @@ pub fn notify_ready() -> io::Result<()> {
             rustix::io::write(&pipe, b"R")?;
         }
     }
+    // The old process drains now: the socket files it handed on are ours.
+    crate::net::said_ready();
     if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
         let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
         send_notify(&path, message.as_bytes())?;

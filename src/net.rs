@@ -272,6 +272,10 @@ struct SocketFile {
     ino: u64,
     /// Still ours: neither removed nor handed on.
     owned: AtomicBool,
+    /// Handed on by a restart: ours to remove only once this process has
+    /// said it serves ([`said_ready`]); until then the old process, still
+    /// serving, owns it.
+    after_ready: bool,
 }
 
 impl SocketFile {
@@ -283,8 +287,19 @@ impl SocketFile {
             dev: meta.dev(),
             ino: meta.ino(),
             owned: AtomicBool::new(true),
+            after_ready: false,
         })
     }
+}
+
+/// Whether this process has said it serves
+/// ([`notify_ready`](crate::activation::notify_ready)).
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// Records that this process has said it serves: the socket files a
+/// restart handed on are its own from now on.
+pub(crate) fn said_ready() {
+    READY.store(true, Ordering::SeqCst);
 }
 
 impl Listener {
@@ -317,14 +332,17 @@ impl Listener {
     }
 
     /// A Unix listener inherited from a process that owned its file and
-    /// handed it on (a restart): this one owns the file from now on, if it
-    /// is still there.
+    /// handed it on (a restart): this one owns the file, if it is still
+    /// there, once it has said it serves.
     pub(crate) fn adopt_socket_file(mut self) -> Listener {
         if let Ok(ServerAddress::Unix(path)) = self.local_addr()
             && !path.as_os_str().is_empty()
             && !path.as_os_str().as_encoded_bytes().starts_with(b"@")
         {
-            self.socket_file = SocketFile::at(&path).ok();
+            self.socket_file = SocketFile::at(&path).ok().map(|file| SocketFile {
+                after_ready: true,
+                ..file
+            });
         }
         self
     }
@@ -383,13 +401,17 @@ impl Listener {
     }
 
     /// Gives up the socket file, once: removes it if `remove` (and the path
-    /// still names the file made for this socket), or leaves it to whoever
-    /// it was handed on to.
+    /// still names the file made for this socket, and, for a file a
+    /// restart handed on, this process has said it serves), or leaves it
+    /// to whoever it was handed on to.
     pub(crate) fn release_socket_file(&self, remove: bool) {
         let Some(file) = &self.socket_file else {
             return;
         };
         if !file.owned.swap(false, Ordering::SeqCst) || !remove {
+            return;
+        }
+        if file.after_ready && !READY.load(Ordering::SeqCst) {
             return;
         }
         if let Ok(meta) = std::fs::symlink_metadata(&file.path)
@@ -623,6 +645,21 @@ mod tests {
         second.release_socket_file(true);
         assert!(!path.exists());
         assert_eq!(second.socket_file(), None);
+    }
+
+    #[test]
+    fn a_file_handed_on_is_not_removed_before_ready() {
+        // (No unit test says it is ready: READY stays false here.)
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let listener = Listener::bind_unix(&path).unwrap();
+        listener.release_socket_file(false);
+        let inherited = Listener::from(listener.unix().unwrap().try_clone().unwrap());
+        let adopted = inherited.adopt_socket_file();
+        assert_eq!(adopted.socket_file(), Some(path.as_path()));
+        adopted.release_socket_file(true);
+        assert!(path.exists());
+        assert_eq!(adopted.socket_file(), None);
     }
 
     #[test]
