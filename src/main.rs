@@ -271,13 +271,18 @@ fn run(args: Args) -> Result<(), Failure> {
     if let Err(e) = basehttp::activation::notify_ready() {
         eprintln!("basehttp: cannot say it is ready: {e}");
     }
-    std::thread::scope(|scope| {
+    let served = std::thread::scope(|scope| {
         scope.spawn(|| restart_on_signal(&server, &restart));
         let served = server.serve_until(&stop);
         // Ends the restart thread's wait.
         let _ = restart.shutdown(std::net::Shutdown::Both);
         served.map_err(Failure::Serve)
-    })
+    });
+    // Only now, with the restart thread done: a restart it completed
+    // meanwhile (the new copy became ready while this one stopped) handed
+    // the Unix socket file on, and it stays.
+    server.server_close();
+    served
 }
 
 /// Waits for SIGUSR2 and restarts without dropping a connection: starts a

@@ -444,12 +444,12 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// is an `AddrInUse` error, any other file an `AlreadyExists` error,
     /// and either is left untouched (see [`Listener::bind_unix`]).
     ///
-    /// The server owns the file it made: it removes it when it stops
-    /// ([`serve_forever`](Server::serve_forever) returning after
-    /// [`shutdown`](Server::shutdown), [`server_close`](Server::server_close),
-    /// or the server dropped), unless it handed the socket on to a new
-    /// copy of the program ([`drain`](Server::drain)), whose file it is
-    /// then.
+    /// The server owns the file it made: it removes it when it is closed
+    /// ([`server_close`](Server::server_close), or the server dropped),
+    /// unless it handed the socket on to a new copy of the program
+    /// ([`drain`](Server::drain)), whose file it is then. (Not as soon as
+    /// [`serve_forever`](Server::serve_forever) returns: a restart may be
+    /// handing the socket on at that moment.)
     ///
     /// ```
     /// use basehttp::{handler_fn, HttpServer};
@@ -478,6 +478,7 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     ///
     /// server.shutdown();
     /// thread.join().unwrap()?;
+    /// server.server_close();
     /// // The socket file went with the server.
     /// assert!(!path.exists());
     /// # Ok::<(), std::io::Error>(())
@@ -604,17 +605,12 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// Accepts and serves connections until [`shutdown`](Server::shutdown)
     /// is called, from another thread or from a signal-handling thread; then
     /// waits up to [`ServerConfig::shutdown_timeout`] for requests in flight.
-    /// Returns at once if the server was already shut down. Once shut
-    /// down, the server removes the Unix socket files it owns (see
-    /// [`bind_unix`](Server::bind_unix)).
+    /// Returns at once if the server was already shut down.
     pub fn serve_forever(&self) -> io::Result<()> {
         let _serving = lock(&self.serving);
         *lock(&self.running) = true;
         let result = self.concurrency.serve(&self.shared, Run::Forever);
         self.wait_for_threads();
-        if self.shared.stopping.load(Ordering::SeqCst) {
-            self.shared.release_socket_files(true);
-        }
         *lock(&self.running) = false;
         self.stopped.notify_all();
         result
@@ -694,8 +690,9 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     }
 
     /// Closes the server (Python's `server_close`): shuts it down if need be,
-    /// and removes the Unix socket files it owns. The listening socket is
-    /// released when the server is dropped.
+    /// and removes the Unix socket files it owns (see
+    /// [`bind_unix`](Server::bind_unix)); so does dropping the server. The
+    /// listening socket is released when the server is dropped.
     pub fn server_close(&self) {
         self.shutdown();
         self.wait_for_threads();

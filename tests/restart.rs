@@ -339,3 +339,72 @@ fn sigusr2_on_a_unix_socket_hands_its_file_to_the_new_copy() {
     stop_new_copy.0 = None;
     assert!(!path.exists(), "the new copy left the socket file behind");
 }
+
+/// nginx's habit: `SIGUSR2`, then stop the old process at once (here with
+/// SIGTERM) while the new copy is still starting. The old one still hands
+/// the socket over once the copy is ready, and leaves it the socket file.
+/// The new copy is held at its start (the binary on disk replaced by a
+/// script that waits for the test's word) so that SIGTERM comes first.
+#[test]
+fn stopping_the_old_process_during_a_restart_leaves_the_new_copy_its_socket_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("basehttp.sock");
+    let bin = tempfile::tempdir().unwrap();
+    let exe = bin.path().join("basehttp");
+    std::fs::copy(env!("CARGO_BIN_EXE_basehttp"), &exe).unwrap();
+    let mut old = Process::spawn(
+        std::process::Command::new(&exe)
+            .arg("-q")
+            .arg("-b")
+            .arg(format!("unix:{}", path.display()))
+            .current_dir(dir.path()),
+    );
+    let line = format!("Serving HTTP on unix:{} ...", path.display());
+    assert_eq!(
+        old.wait_for_stdout(|l| Some(l.to_owned())),
+        Some(line.clone())
+    );
+    // The next start: says its PID, waits for `go`, then runs the binary
+    // (same PID, so LISTEN_PID still names it).
+    let started = bin.path().join("started");
+    let go = bin.path().join("go");
+    let script = format!(
+        "#!/bin/sh\necho $$ > '{started}.tmp' && mv '{started}.tmp' '{started}'\n\
+         while [ ! -e '{go}' ]; do sleep 0.01; done\nexec '{real}' \"$@\"\n",
+        started = started.display(),
+        go = go.display(),
+        real = env!("CARGO_BIN_EXE_basehttp"),
+    );
+    let replacement = bin.path().join("replacement");
+    std::fs::write(&replacement, script).unwrap();
+    std::fs::set_permissions(&replacement, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&replacement, &exe).unwrap();
+
+    old.signal(Signal::USR2);
+    common::eventually("the new copy starts", TIMEOUT, || started.exists());
+    let new_pid: i32 = std::fs::read_to_string(&started)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a PID");
+    let new_pid = Pid::from_raw(new_pid).expect("a PID");
+    let new = pidfd_open(new_pid, PidfdFlags::empty()).expect("the new copy runs");
+    let mut stop_new_copy = KillOnDrop(Some(new_pid));
+    old.signal(Signal::TERM);
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(old.wait_for_stdout(|l| Some(l.to_owned())), Some(line));
+    assert_eq!(old.wait_exit().code(), Some(0));
+
+    assert!(
+        path.exists(),
+        "the old process removed the socket file it handed on"
+    );
+    assert_eq!(one_unix_request(&path), Ok(()));
+    kill_process(new_pid, Signal::TERM).unwrap();
+    wait_gone(&new);
+    stop_new_copy.0 = None;
+    assert!(!path.exists(), "the new copy left the socket file behind");
+}

@@ -142,7 +142,7 @@ fn https_is_served_on_a_unix_socket() {
     );
     assert_eq!(get(&mut s, "/two").1, b"/two");
     drop(s);
-    server.stop().expect("serve_forever");
+    server.close().expect("serve_forever");
     assert!(!path.exists());
 }
 

@@ -166,6 +166,14 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
         self.stop_inner()
     }
 
+    /// [`stop`](TestServer::stop), then `server_close()` (which removes a
+    /// Unix socket file the server made).
+    pub fn close(mut self) -> io::Result<()> {
+        let result = self.stop_inner();
+        self.server.server_close();
+        result
+    }
+
     fn stop_inner(&mut self) -> io::Result<()> {
         let Some(result) = self.result.take() else {
             return Ok(());
