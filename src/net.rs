@@ -246,7 +246,7 @@ impl ToSocketAddrs for ServerAddress {
 /// Made from a [`TcpListener`] or a [`UnixListener`] of your own (`into()`),
 /// by [`Listener::bind_unix`], or inherited ([`listen_fds`](crate::activation::listen_fds)).
 /// A listener made by [`bind_unix`](Listener::bind_unix) owns its socket
-/// file: the server removes the file when it stops (see
+/// file: the server removes the file when it is closed or dropped (see
 /// [`Server::bind_unix`](crate::Server::bind_unix)), unless it handed the
 /// socket on to a new copy of the program.
 #[derive(Debug)]
@@ -373,22 +373,19 @@ impl Listener {
                     return Ok(ServerAddress::Unix(path.to_path_buf()));
                 }
                 use std::os::linux::net::SocketAddrExt;
-                let mut name = PathBuf::new();
+                use std::os::unix::ffi::OsStrExt;
+                // Abstract: `@name`, as systemd writes it; unnamed: empty.
+                let mut name = std::ffi::OsString::new();
                 if let Some(abstract_name) = addr.as_abstract_name() {
-                    let mut text = std::ffi::OsString::from("@");
-                    text.push(
-                        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-                            abstract_name,
-                        ),
-                    );
-                    name = PathBuf::from(text);
+                    name.push("@");
+                    name.push(std::ffi::OsStr::from_bytes(abstract_name));
                 }
-                Ok(ServerAddress::Unix(name))
+                Ok(ServerAddress::Unix(name.into()))
             }
         }
     }
 
-    /// The socket file this listener will remove when its server stops:
+    /// The socket file this listener's server removes when it is closed:
     /// the one [`bind_unix`](Listener::bind_unix) made, or one handed on by
     /// the process that made it (a restart). `None` for TCP, for a Unix
     /// listener made elsewhere (yours, or systemd's), and once the file
@@ -660,6 +657,17 @@ mod tests {
         adopted.release_socket_file(true);
         assert!(path.exists());
         assert_eq!(adopted.socket_file(), None);
+    }
+
+    #[test]
+    fn an_abstract_socket_shows_its_name_after_an_at() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("basehttp-test-{}", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+        let listener = Listener::from(UnixListener::bind_addr(&addr).unwrap());
+        let local = listener.local_addr().unwrap();
+        assert_eq!(local.to_string(), format!("unix:@{name}"));
+        assert_eq!(listener.socket_file(), None);
     }
 
     #[test]
