@@ -455,3 +455,83 @@ fn a_proxy_protocol_header_from_a_unix_peer_names_the_client() {
     }
     server.stop().unwrap();
 }
+
+/// HAProxy (`mode http`, `option forwardfor`) with the binary as a Unix
+/// socket backend, trusted with `--trusted-proxy unix`: a client connecting
+/// from 127.0.0.2 is logged as itself, even when it forges its own
+/// `X-Forwarded-For`.
+#[test]
+fn haproxy_with_a_unix_socket_backend_passes_the_client_address() {
+    if Command::new("haproxy").arg("-v").output().is_err() {
+        // .ci/run installs it and sets this, so that CI cannot skip it.
+        let required = std::env::var_os("BASEHTTP_REQUIRE_HAPROXY").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "haproxy is not installed, and BASEHTTP_REQUIRE_HAPROXY=1"
+        );
+        eprintln!("SKIPPED: haproxy is not installed (Debian package `haproxy`)");
+        return;
+    }
+    let dir = site();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = socket_path(&sockets);
+    let mut server = start_binary(dir.path(), &path, &["--trusted-proxy", "unix"]);
+    // A free port for HAProxy, released for it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = sockets.path().join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  maxconn 64\n\
+             defaults\n  mode http\n  option forwardfor\n  timeout connect 5s\n  \
+             timeout client 10s\n  timeout server 10s\n\
+             frontend in\n  bind 127.0.0.1:{port}\n  default_backend out\n\
+             backend out\n  server basehttp unix@{}\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    // Killed (by its own PID) when the test ends, failing or not.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let haproxy = KillOnDrop(
+        Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start haproxy"),
+    );
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let connect = || -> std::io::Result<std::net::TcpStream> {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())?;
+        socket.connect(&to.into())?;
+        Ok(socket.into())
+    };
+    // Until HAProxy listens (connection refused meanwhile), bounded.
+    let mut stream = None;
+    common::eventually("haproxy listens", TIMEOUT, || {
+        stream = connect().ok();
+        stream.is_some()
+    });
+    let mut c = Client::from_stream(stream.expect("connected"));
+    let r = c.ask("GET", "/hello.txt", &["X-Forwarded-For: 6.6.6.6"]);
+    let logged = server.wait_for_log("\"GET /hello.txt HTTP/1.1\" 200", TIMEOUT);
+    drop(haproxy);
+    assert_eq!(r.text(), "Hello, World!");
+    assert!(logged.starts_with("127.0.0.2 - - ["), "{logged}");
+    let exited = server.terminate();
+    assert_eq!(exited.status.code(), Some(0), "{exited:?}");
+    assert!(!path.exists());
+}
