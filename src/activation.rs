@@ -6,7 +6,15 @@
 //! The listening sockets are never closed and bound again: the old and
 //! the new process hold the same sockets, so a connection that arrives
 //! during the switch waits in the kernel's queue for whichever accepts it.
+//!
+//! A Unix socket's file is removed by the process that owns it, when it
+//! stops: the one that made it ([`Listener::bind_unix`]), and after a
+//! restart the new copy, to which [`Successor::start`] hands it on (named
+//! by [`SOCKET_FILES_VAR`]); the old process then leaves it. A socket
+//! systemd passed is systemd's: nobody here removes its file, however many
+//! restarts later.
 
+use crate::net::Listener;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::net::TcpListener;
@@ -24,8 +32,20 @@ pub const LISTEN_FDS_START: RawFd = 3;
 pub const MAX_LISTEN_FDS: RawFd = 1024;
 
 /// The variables of socket activation, removed from the environment once
-/// read.
-const LISTEN_VARIABLES: [&str; 3] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+/// read (with [`SOCKET_FILES_VAR`], which goes with them).
+const LISTEN_VARIABLES: [&str; 4] = [
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+    SOCKET_FILES_VAR,
+];
+
+/// The variable by which [`Successor::start`] hands on the Unix socket
+/// files the old process owned: the inherited descriptors (numbers,
+/// separated by commas) whose files the new copy removes when it stops.
+/// Never set by systemd, so the file of a socket systemd made is never
+/// removed.
+pub const SOCKET_FILES_VAR: &str = "BASEHTTP_SOCKET_FILES";
 
 /// The listening sockets passed to this process by systemd's socket
 /// activation (`sd_listen_fds(3)`), or by any launcher that speaks its
@@ -34,14 +54,17 @@ const LISTEN_VARIABLES: [&str; 3] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES
 ///
 /// An empty list when the variables are absent or name another process
 /// (a child that inherited them). Each descriptor must be a listening
-/// TCP socket (IPv4 or IPv6); otherwise the error names it, and none is
-/// taken. Each is made close-on-exec, and the variables are removed from
+/// stream socket, TCP (IPv4 or IPv6) or Unix domain; otherwise the error
+/// names it, and none is taken. A Unix socket's file stays when the
+/// server stops, unless [`SOCKET_FILES_VAR`] names its descriptor (a
+/// restart handed the file on: see [`Listener::socket_file`]). Each is
+/// made close-on-exec, and the variables are removed from
 /// the environment, so programs this one starts do not see them (only
 /// while the process has a single thread: changing the environment is
 /// unsafe otherwise, and `LISTEN_PID` already tells a child they are not
 /// its own). The sockets are taken once per process: a second call
 /// returns an empty list.
-pub fn listen_fds() -> io::Result<Vec<TcpListener>> {
+pub fn listen_fds() -> io::Result<Vec<Listener>> {
     let ours = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|pid| pid.trim().parse::<u32>().ok())
@@ -49,6 +72,11 @@ pub fn listen_fds() -> io::Result<Vec<TcpListener>> {
     let (true, Ok(count)) = (ours, std::env::var("LISTEN_FDS")) else {
         return Ok(Vec::new());
     };
+    let owned_files: Vec<RawFd> = std::env::var(SOCKET_FILES_VAR)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|fd| fd.trim().parse().ok())
+        .collect();
     crate::sys::unset_env_if_single_threaded(&LISTEN_VARIABLES);
     let n: RawFd = match count.trim().parse() {
         Ok(n) if (0..=MAX_LISTEN_FDS).contains(&n) => n,
@@ -67,14 +95,27 @@ pub fn listen_fds() -> io::Result<Vec<TcpListener>> {
     )?;
     fds.into_iter()
         .map(|fd| {
+            use std::os::fd::AsRawFd;
             rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
-            Ok(TcpListener::from(fd))
+            let number = fd.as_raw_fd();
+            let unix =
+                rustix::net::sockopt::socket_domain(&fd)? == rustix::net::AddressFamily::UNIX;
+            Ok(if unix {
+                let listener = Listener::from(std::os::unix::net::UnixListener::from(fd));
+                if owned_files.contains(&number) {
+                    listener.adopt_socket_file()
+                } else {
+                    listener
+                }
+            } else {
+                Listener::from(TcpListener::from(fd))
+            })
         })
         .collect()
 }
 
 /// Accepts descriptor `fd` as an inherited listener only if it is a
-/// listening TCP socket.
+/// listening stream socket: TCP, or Unix domain.
 fn check_listening(fd: RawFd, socket: BorrowedFd<'_>) -> io::Result<()> {
     use rustix::net::{AddressFamily, SocketType, sockopt};
     let refuse = |what: &str| {
@@ -88,8 +129,14 @@ fn check_listening(fd: RawFd, socket: BorrowedFd<'_>) -> io::Result<()> {
         return Err(refuse("not a stream socket"));
     }
     let family = sockopt::socket_domain(socket).map_err(|e| refuse(&e.to_string()))?;
-    if family != AddressFamily::INET && family != AddressFamily::INET6 {
-        return Err(refuse("not an IPv4 or IPv6 socket"));
+    if ![
+        AddressFamily::INET,
+        AddressFamily::INET6,
+        AddressFamily::UNIX,
+    ]
+    .contains(&family)
+    {
+        return Err(refuse("not an IPv4, IPv6 or Unix domain socket"));
     }
     if !sockopt::socket_acceptconn(socket).map_err(|e| refuse(&e.to_string()))? {
         return Err(refuse("not listening"));
@@ -124,7 +171,11 @@ impl Successor {
     /// `listeners` by socket activation: at descriptors 3 onwards, with
     /// `LISTEN_FDS` and `LISTEN_PID` (its own PID, set between fork and
     /// exec), and a pipe named by [`READY_FD_VAR`] for its ready byte.
-    pub fn start(listeners: &[impl AsFd]) -> io::Result<Successor> {
+    /// The Unix socket files this process owns
+    /// ([`Listener::socket_file`]) are handed on with their sockets
+    /// ([`SOCKET_FILES_VAR`]): this process leaves them from the moment it
+    /// drains ([`Server::drain`](crate::Server::drain)).
+    pub fn start(listeners: &[Listener]) -> io::Result<Successor> {
         let program = program_path()?;
         let argv: Vec<CString> = std::env::args_os()
             .map(|a| c_string(&a))
@@ -150,6 +201,16 @@ impl Successor {
             listeners.len()
         )))?);
         envp.push(c_string(OsStr::new(&format!("{READY_FD_VAR}={ready_fd}")))?);
+        let owned: Vec<String> = listeners
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.socket_file().is_some())
+            .map(|(i, _)| (LISTEN_FDS_START as usize + i).to_string())
+            .collect();
+        if !owned.is_empty() {
+            let entry = format!("{SOCKET_FILES_VAR}={}", owned.join(","));
+            envp.push(c_string(OsStr::new(&entry))?);
+        }
         let pid = crate::sys::spawn_with_fds(&program, &argv, &envp, "LISTEN_PID", &fds)?;
         Ok(Successor { pid, ready })
     }
@@ -223,6 +284,10 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
 /// systemd (`NOTIFY_SOCKET` set: `Type=notify`), sends `MAINPID=` and
 /// `READY=1` there, so that systemd follows the new process. Does nothing
 /// without either. Call it once the server is made, before serving.
+/// From then on, the Unix socket files a restart handed on
+/// ([`SOCKET_FILES_VAR`]) are this process's to remove: a new copy that
+/// stops before it said so leaves them to the old one, which goes on
+/// serving.
 pub fn notify_ready() -> io::Result<()> {
     static TAKEN: AtomicBool = AtomicBool::new(false);
     let ready_fd = std::env::var(READY_FD_VAR)
@@ -236,6 +301,8 @@ pub fn notify_ready() -> io::Result<()> {
             rustix::io::write(&pipe, b"R")?;
         }
     }
+    // The old process drains now: the socket files it handed on are ours.
+    crate::net::said_ready();
     if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
         let message = format!("MAINPID={}\nREADY=1\n", std::process::id());
         send_notify(&path, message.as_bytes())?;

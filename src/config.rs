@@ -5,6 +5,7 @@
 //! what `None` means. The defaults are named constants beside the reasons
 //! for their values.
 
+use crate::net::ClientAddress;
 use crate::proto::Limits;
 pub use crate::proto::{ForwardedHeader, TrustedProxy};
 use std::net::IpAddr;
@@ -354,5 +355,15 @@ impl ServerConfig {
     /// Whether `ip` is one of the [`trusted_proxies`](ServerConfig::trusted_proxies).
     pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|t| t.contains(ip))
+    }
+
+    /// Whether the socket peer `peer` is one of the
+    /// [`trusted_proxies`](ServerConfig::trusted_proxies): by its IP
+    /// address, or, on a Unix domain socket, if [`TrustedProxy::Unix`] is.
+    pub(crate) fn trusts_peer(&self, peer: ClientAddress) -> bool {
+        match peer.ip() {
+            Some(ip) => self.trusts(ip),
+            None => self.trusted_proxies.contains(&TrustedProxy::Unix),
+        }
     }
 }

@@ -16,6 +16,7 @@
 
 use crate::config::ServerConfig;
 use crate::handler::{ErrorDetails, Handler, Headers, Request};
+use crate::net::{ClientAddress, Stream};
 use crate::proto::Limits;
 use crate::proto::{
     BodyFraming, Chunk, HeadScanner, HeaderSpan, MAX_PROXY_HEADER, ProtoError, ProxyError,
@@ -28,7 +29,7 @@ use crate::wfile::Wfile;
 use http::{StatusCode, Version};
 use std::any::Any;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -71,7 +72,7 @@ impl ConnBuffers {
 /// A connection as the server tracks it, so that graceful shutdown can close
 /// the idle ones.
 pub(crate) struct Tracked {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) idle: AtomicBool,
 }
 
@@ -94,8 +95,8 @@ pub(crate) enum Next {
 /// ([`Request::peer_address`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Addresses {
-    pub(crate) client: SocketAddr,
-    pub(crate) peer: SocketAddr,
+    pub(crate) client: ClientAddress,
+    pub(crate) peer: ClientAddress,
 }
 
 /// Reads the PROXY protocol header that starts a connection, and not one
@@ -159,7 +160,7 @@ const UNANSWERED_DRAIN: usize = 64 * 1024;
 /// Reads and drops what the client has sent (without waiting, up to
 /// [`UNANSWERED_DRAIN`] bytes) before a connection is closed unanswered, so
 /// that the close is a FIN rather than the RST of a socket closed unread.
-pub(crate) fn drain_unanswered(stream: &TcpStream) {
+pub(crate) fn drain_unanswered(stream: &Stream) {
     let mut scratch = [0u8; 4096];
     let mut total = 0;
     while total < UNANSWERED_DRAIN {
@@ -171,7 +172,7 @@ pub(crate) fn drain_unanswered(stream: &TcpStream) {
 }
 
 /// Reads and drops `n` bytes known to be in the socket's receive queue.
-fn consume(stream: &TcpStream, mut n: usize) -> io::Result<()> {
+fn consume(stream: &Stream, mut n: usize) -> io::Result<()> {
     let mut scratch = [0u8; 512];
     while n > 0 {
         let want = n.min(scratch.len());
@@ -207,7 +208,7 @@ pub(crate) enum HeadError {
 pub(crate) fn serve_connection(
     handler: &dyn Handler,
     conn: &Tracked,
-    peer: SocketAddr,
+    peer: ClientAddress,
     config: &ServerConfig,
     stopping: &AtomicBool,
 ) {
@@ -223,7 +224,7 @@ pub(crate) fn serve_connection(
             .read_deadline
             .set(config.head_timeout.map(|t| Instant::now() + t));
         match read_proxy_header(&socket, &mut Vec::new()) {
-            Ok(header) => addrs.client = header.source().unwrap_or(peer),
+            Ok(header) => addrs.client = header.source().map_or(peer, ClientAddress::Tcp),
             Err(_) => return drain_unanswered(stream),
         }
         socket.read_deadline.set(None);
@@ -299,7 +300,7 @@ pub(crate) fn serve_connection(
 
 /// Half-closes, then reads and discards for a moment, so that the client
 /// reads our response before it sees the connection reset.
-pub(crate) fn linger(stream: &TcpStream) {
+pub(crate) fn linger(stream: &Stream) {
     let _ = stream.shutdown(Shutdown::Write);
     let io = Socket::new(stream, Some(LINGER_TIME), None);
     io.read_deadline.set(Some(Instant::now() + LINGER_TIME));
@@ -461,14 +462,15 @@ pub(crate) fn serve_request(
 
 /// The client's address when `peer` (the socket's peer, or the address of
 /// its PROXY header) may be a trusted proxy: the one its forwarded header
-/// names (see [`ServerConfig::trusted_proxies`]), with `peer`'s port.
+/// names (see [`ServerConfig::trusted_proxies`]), with `peer`'s port (0
+/// for a peer on a Unix socket, which has none).
 fn forwarded_address(
     config: &ServerConfig,
     head: &[u8],
     spans: &[HeaderSpan],
-    peer: SocketAddr,
-) -> SocketAddr {
-    if !config.trusts(peer.ip()) {
+    peer: ClientAddress,
+) -> ClientAddress {
+    if !config.trusts_peer(peer) {
         return peer;
     }
     let name = config.forwarded_header.name().as_bytes();
@@ -477,8 +479,9 @@ fn forwarded_address(
         .rev()
         .filter(|s| s.name(head).eq_ignore_ascii_case(name))
         .map(|s| s.value(head));
-    forwarded_client(config.forwarded_header, lines, |ip| config.trusts(ip))
-        .map_or(peer, |ip| SocketAddr::new(ip, peer.port()))
+    forwarded_client(config.forwarded_header, lines, |ip| config.trusts(ip)).map_or(peer, |ip| {
+        ClientAddress::Tcp(SocketAddr::new(ip, peer.port().unwrap_or(0)))
+    })
 }
 
 /// How many body bytes must be buffered before the handler runs, if more

@@ -101,7 +101,8 @@
 //!
 //! # Layers
 //!
-//! [`proto`] is a pure HTTP/1.1 codec with no I/O; [`config`] holds the
+//! [`net`] holds the sockets underneath, TCP or Unix domain, and the
+//! addresses of both ends; [`proto`] is a pure HTTP/1.1 codec with no I/O; [`config`] holds the
 //! server's limits and timeouts; `conn` runs one connection (keep-alive,
 //! pipelining, `Expect: 100-continue`, protocol errors); [`handler`] is the
 //! API above; the `engine` parks idle connections and runs ready ones on
@@ -134,6 +135,7 @@ pub mod files;
 pub mod form;
 pub mod handler;
 mod log;
+pub mod net;
 pub mod proto;
 pub mod rfile;
 mod sched;
@@ -149,6 +151,7 @@ pub use files::SimpleHttpRequestHandler;
 pub use form::{FieldStorage, FormConfig, FormError, MultipartReader};
 pub use handler::{ErrorDetails, FnHandler, Handler, HandlerResult, Headers, Request, handler_fn};
 pub use http::{Method, StatusCode, Version};
+pub use net::{ClientAddress, Listener, ServerAddress};
 pub use rfile::Rfile;
 pub use server::{ForkingHttpServer, HttpServer, PoolHttpServer, Server, ThreadingHttpServer};
 pub use wfile::Wfile;

@@ -1,17 +1,18 @@
 //! Log lines in Python's format, on standard error.
 
+use crate::net::ClientAddress;
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::net::SocketAddr;
 
 thread_local! {
     static LINE: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
 }
 
-/// Writes `CLIENT_IP - - [dd/Mon/yyyy HH:MM:SS] MESSAGE\n` to standard error,
+/// Writes `CLIENT_IP - - [dd/Mon/yyyy HH:MM:SS] MESSAGE\n` to standard error
+/// (`unix` for the IP of a client on a Unix domain socket),
 /// escaping control characters in the message as `\xNN` (as Python's
 /// `log_message` does), in one write.
-pub(crate) fn write_line(client: SocketAddr, message: fmt::Arguments<'_>) {
+pub(crate) fn write_line(client: ClientAddress, message: fmt::Arguments<'_>) {
     LINE.with(|bufs| {
         let Ok(mut bufs) = bufs.try_borrow_mut() else {
             // Re-entered from inside a Display impl: format without the cache.
@@ -29,7 +30,7 @@ pub(crate) fn write_line(client: SocketAddr, message: fmt::Arguments<'_>) {
 fn format_line(
     line: &mut String,
     scratch: &mut String,
-    client: SocketAddr,
+    client: ClientAddress,
     message: fmt::Arguments<'_>,
 ) {
     line.clear();
@@ -38,7 +39,7 @@ fn format_line(
     let _ = write!(
         line,
         "{} - - [{}] ",
-        client.ip(),
+        client.host(),
         crate::date::log_date_time_string()
     );
     escape_controls(scratch, line);

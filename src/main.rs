@@ -3,7 +3,9 @@
 //! the library's [`SimpleHttpRequestHandler`] on a [`PoolHttpServer`].
 
 use basehttp::files::Credentials;
-use basehttp::{PoolHttpServer, ServerConfig, SimpleHttpRequestHandler, Version};
+use basehttp::{
+    Listener, PoolHttpServer, ServerAddress, ServerConfig, SimpleHttpRequestHandler, Version,
+};
 use clap::Parser;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use std::io::{self, Write};
@@ -20,7 +22,9 @@ struct Args {
     /// TCP port to listen on; 0 asks the kernel for a free one [default: 8000]
     port: Option<u16>,
 
-    /// Address to listen on [default: all interfaces, IPv6 and IPv4 where the host has IPv6]
+    /// Address to listen on, or unix:PATH for a Unix domain socket (a stale socket file there is
+    /// replaced, any other file is not; the file is removed at exit) [default: all interfaces,
+    /// IPv6 and IPv4 where the host has IPv6]
     #[arg(short, long, value_name = "ADDRESS")]
     bind: Option<String>,
 
@@ -244,12 +248,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let server = match inherited_listeners(&args)? {
         Some(listeners) => PoolHttpServer::from_listeners(listeners, handler()?, config)
             .map_err(|e| Failure::Usage(format!("cannot serve the inherited sockets: {e}")))?,
-        None => bind(
-            args.bind.as_deref(),
-            args.port.unwrap_or(DEFAULT_PORT),
-            config,
-            handler,
-        )?,
+        None => bind(args.bind.as_deref(), args.port, config, handler)?,
     };
     raise_open_files_limit();
 
@@ -266,19 +265,24 @@ fn run(args: Args) -> Result<(), Failure> {
     signal_hook::low_level::pipe::register(SIGUSR2, restarting).map_err(Failure::Serve)?;
 
     warn_clear_text_passwords(&share, scheme == "HTTPS", server.local_addr());
-    for &addr in server.local_addrs() {
+    for addr in server.local_addrs() {
         announce(scheme, addr);
     }
     if let Err(e) = basehttp::activation::notify_ready() {
         eprintln!("basehttp: cannot say it is ready: {e}");
     }
-    std::thread::scope(|scope| {
+    let served = std::thread::scope(|scope| {
         scope.spawn(|| restart_on_signal(&server, &restart));
         let served = server.serve_until(&stop);
         // Ends the restart thread's wait.
         let _ = restart.shutdown(std::net::Shutdown::Both);
         served.map_err(Failure::Serve)
-    })
+    });
+    // Only now, with the restart thread done: a restart it completed
+    // meanwhile (the new copy became ready while this one stopped) handed
+    // the Unix socket file on, and it stays.
+    server.server_close();
+    served
 }
 
 /// Waits for SIGUSR2 and restarts without dropping a connection: starts a
@@ -384,11 +388,12 @@ fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
 
 /// One line on standard error when passwords would cross a network in
 /// clear text: authentication without TLS, listening beyond loopback.
-fn warn_clear_text_passwords(share: &Share, tls: bool, addr: SocketAddr) {
-    if share.credentials.is_some() && !tls && !addr.ip().is_loopback() {
+fn warn_clear_text_passwords(share: &Share, tls: bool, addr: &ServerAddress) {
+    // (A Unix socket never leaves the host.)
+    let Some(ip) = addr.ip() else { return };
+    if share.credentials.is_some() && !tls && !ip.is_loopback() {
         eprintln!(
-            "basehttp: warning: --auth without --tls-cert on {}: passwords cross the network in clear text",
-            addr.ip()
+            "basehttp: warning: --auth without --tls-cert on {ip}: passwords cross the network in clear text",
         );
     }
 }
@@ -418,10 +423,23 @@ fn parse_header(line: &str) -> Result<(String, String), Failure> {
 /// `handler` makes the handler for each attempt (binding consumes it).
 fn bind(
     address: Option<&str>,
-    port: u16,
+    port: Option<u16>,
     config: ServerConfig,
     handler: impl Fn() -> Result<SimpleHttpRequestHandler, Failure>,
 ) -> Result<PoolHttpServer<SimpleHttpRequestHandler>, Failure> {
+    if let Some(path) = address.and_then(|a| a.strip_prefix("unix:")) {
+        if port.is_some() {
+            return Err(Failure::Usage(
+                "PORT cannot be used with -b unix:PATH: a Unix socket has no port".into(),
+            ));
+        }
+        if path.is_empty() {
+            return Err(Failure::Usage("-b unix:PATH: the PATH is empty".into()));
+        }
+        return PoolHttpServer::bind_unix_with_config(path, handler()?, config)
+            .map_err(|e| Failure::Usage(format!("cannot listen on unix:{path}: {e}")));
+    }
+    let port = port.unwrap_or(DEFAULT_PORT);
     let Some(host) = address else {
         let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         return match PoolHttpServer::bind_with_config(any6, handler()?, config.clone()) {
@@ -451,7 +469,7 @@ const DEFAULT_PORT: u16 = 8000;
 /// The sockets of systemd's socket activation (`LISTEN_PID`, `LISTEN_FDS`),
 /// if this process was given any: then `-b` and `PORT` are usage errors,
 /// since the sockets already say where to listen.
-fn inherited_listeners(args: &Args) -> Result<Option<Vec<std::net::TcpListener>>, Failure> {
+fn inherited_listeners(args: &Args) -> Result<Option<Vec<Listener>>, Failure> {
     let listeners = basehttp::server::listen_fds()
         .map_err(|e| Failure::Usage(format!("socket activation: {e}")))?;
     if listeners.is_empty() {
@@ -498,9 +516,16 @@ fn raise_open_files_limit() {
 }
 
 /// The startup line, exactly as Python's `http.server` prints it, with the
-/// port actually bound; flushed, so a parent reading a pipe sees it at once.
-/// `scheme` is `HTTP` or `HTTPS`.
-fn announce(scheme: &str, addr: SocketAddr) {
+/// port actually bound, or `Serving HTTP on unix:PATH ...` for a Unix
+/// socket; flushed, so a parent reading a pipe sees it at once. `scheme`
+/// is `HTTP` or `HTTPS`.
+fn announce(scheme: &str, addr: &ServerAddress) {
+    let Some(addr) = addr.socket_addr() else {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "Serving {scheme} on {addr} ...");
+        let _ = out.flush();
+        return;
+    };
     let host = addr.ip();
     let url_host = match host {
         IpAddr::V6(v6) => format!("[{v6}]"),

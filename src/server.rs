@@ -13,6 +13,11 @@
 //! In the first two, connections waiting for a request head sit in one
 //! poller (see the `engine` module's docs): a slow or idle client delays no
 //! one, even in the one-at-a-time server.
+//!
+//! Each listens on TCP ([`bind`](Server::bind)), on a Unix domain socket
+//! ([`bind_unix`](Server::bind_unix)), or on sockets made elsewhere
+//! ([`from_listeners`](Server::from_listeners),
+//! [`from_listen_fds`](Server::from_listen_fds)), and serves them all alike.
 
 pub use crate::activation::listen_fds;
 pub use crate::config::{
@@ -26,22 +31,19 @@ use crate::engine::{
     spawn_worker,
 };
 use crate::handler::Handler;
+use crate::net::{ClientAddress, Stream};
+pub use crate::net::{LISTEN_BACKLOG, Listener, ServerAddress};
 use crate::sys::lock;
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use socket2::{Domain, Protocol, Type};
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Pending connections the kernel queues before `accept`: 1024, as
-/// INTERFACE.md documents (Python's `request_queue_size` is 5, which drops
-/// connections under any burst).
-pub const LISTEN_BACKLOG: i32 = 1024;
 
 mod sealed {
     use crate::engine::{Run, Shared};
@@ -164,7 +166,7 @@ impl sealed::Sealed for Forking {
 /// each connection.
 trait Place {
     /// Takes an accepted connection.
-    fn place(&mut self, stream: TcpStream, peer: SocketAddr);
+    fn place(&mut self, stream: Stream, peer: ClientAddress);
     /// Runs when the loop wakes with nothing to accept.
     fn tick(&mut self) {}
 }
@@ -172,7 +174,7 @@ trait Place {
 struct ThreadPerConnection<'a, H>(&'a Arc<Shared<H>>);
 
 impl<H: Handler> Place for ThreadPerConnection<'_, H> {
-    fn place(&mut self, stream: TcpStream, peer: SocketAddr) {
+    fn place(&mut self, stream: Stream, peer: ClientAddress) {
         spawn_connection_thread(self.0, stream, peer);
     }
 }
@@ -183,7 +185,7 @@ struct ProcessPerConnection<'a, H> {
 }
 
 impl<H: Handler> Place for ProcessPerConnection<'_, H> {
-    fn place(&mut self, stream: TcpStream, peer: SocketAddr) {
+    fn place(&mut self, stream: Stream, peer: ClientAddress) {
         self.children.reap(false);
         while self.children.pids.len() >= self.shared.config.max_children.max(1) {
             self.children.reap(true);
@@ -291,8 +293,8 @@ impl Children {
 /// Serves one connection in a new process, as Python's `ForkingMixIn`.
 fn fork_connection<H: Handler>(
     shared: &Arc<Shared<H>>,
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: ClientAddress,
     children: &mut Children,
 ) {
     match crate::sys::fork() {
@@ -326,8 +328,8 @@ fn fork_connection<H: Handler>(
 /// [`ServerConfig::max_threads`] are running.
 fn spawn_connection_thread<H: Handler>(
     shared: &Arc<Shared<H>>,
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: ClientAddress,
 ) {
     {
         let mut active = lock(&shared.threads);
@@ -431,25 +433,94 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         Err(last)
     }
 
-    /// Serves on a listening socket you made yourself (inherited from a
-    /// supervisor, or with options of your own).
-    pub fn from_listener(
-        listener: TcpListener,
+    /// Listens on a Unix domain socket at `path` (a file: the clients are
+    /// programs on the same host that may open it, a reverse proxy such as
+    /// nginx or HAProxy). Requests see the client as
+    /// [`ClientAddress::Unix`], shown `unix` in log lines;
+    /// [`local_addr`](Server::local_addr) is the path.
+    ///
+    /// A file already at `path` is replaced only if it is a stale socket,
+    /// one that refuses connections: a socket with a live server behind it
+    /// is an `AddrInUse` error, any other file an `AlreadyExists` error,
+    /// and either is left untouched (see [`Listener::bind_unix`]).
+    ///
+    /// The server owns the file it made: it removes it when it is closed
+    /// ([`server_close`](Server::server_close), or the server dropped),
+    /// unless it handed the socket on to a new copy of the program
+    /// ([`drain`](Server::drain)), whose file it is then. (Not as soon as
+    /// [`serve_forever`](Server::serve_forever) returns: a restart may be
+    /// handing the socket on at that moment.)
+    ///
+    /// ```
+    /// use basehttp::{handler_fn, HttpServer};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use std::sync::Arc;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("hello.sock");
+    /// let server = Arc::new(HttpServer::bind_unix(&path, handler_fn(|r| {
+    ///     r.send_response(200)?;
+    ///     r.end_headers()?;
+    ///     write!(r.wfile, "hello, {}", r.client_address)?;
+    ///     Ok(())
+    /// }))?);
+    /// assert_eq!(server.local_addr().unix_path(), Some(path.as_path()));
+    /// let running = Arc::clone(&server);
+    /// let thread = std::thread::spawn(move || running.serve_forever());
+    ///
+    /// let mut client = UnixStream::connect(&path)?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// client.read_to_string(&mut response)?;
+    /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(response.ends_with("\r\n\r\nhello, unix"));
+    ///
+    /// server.shutdown();
+    /// thread.join().unwrap()?;
+    /// server.server_close();
+    /// // The socket file went with the server.
+    /// assert!(!path.exists());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_unix(path: impl AsRef<std::path::Path>, handler: H) -> io::Result<Self> {
+        Self::bind_unix_with_config(path, handler, ServerConfig::default())
+    }
+
+    /// [`bind_unix`](Server::bind_unix) with limits and timeouts of your
+    /// own. ([`ServerConfig::reuse_port`] means nothing to a Unix socket.)
+    pub fn bind_unix_with_config(
+        path: impl AsRef<std::path::Path>,
         handler: H,
         config: ServerConfig,
     ) -> io::Result<Self> {
-        Self::from_listeners(vec![listener], handler, config)
+        Self::from_listener(Listener::bind_unix(path)?, handler, config)
+    }
+
+    /// Serves on a listening socket you made yourself (inherited from a
+    /// supervisor, or with options of your own): a [`TcpListener`], a
+    /// [`UnixListener`](std::os::unix::net::UnixListener) or a
+    /// [`Listener`].
+    pub fn from_listener(
+        listener: impl Into<Listener>,
+        handler: H,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
+        Self::from_listeners([listener.into()], handler, config)
     }
 
     /// Serves on every one of `listeners`, listening sockets you made
-    /// yourself or inherited: connections from all of them are served
-    /// alike. [`local_addr`](Server::local_addr) is the first one's. An
-    /// empty list is an `InvalidInput` error.
-    pub fn from_listeners(
-        listeners: Vec<TcpListener>,
+    /// yourself or inherited ([`TcpListener`]s,
+    /// [`UnixListener`](std::os::unix::net::UnixListener)s or
+    /// [`Listener`]s): connections from all of them are served alike.
+    /// [`local_addr`](Server::local_addr) is the first one's. An empty list
+    /// is an `InvalidInput` error.
+    pub fn from_listeners<L: Into<Listener>>(
+        listeners: impl IntoIterator<Item = L>,
         handler: H,
         config: ServerConfig,
     ) -> io::Result<Self> {
+        let listeners: Vec<Listener> = listeners.into_iter().map(Into::into).collect();
         let concurrency = C::default();
         let max_workers = concurrency.max_workers(&config);
         Ok(Server {
@@ -461,8 +532,13 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         })
     }
 
-    /// Serves the listening sockets that systemd (or any launcher that
-    /// speaks its protocol) passed to this process: see [`listen_fds`].
+    /// Serves the listening sockets, TCP or Unix, that systemd (or any
+    /// launcher that speaks its protocol) passed to this process: see
+    /// [`listen_fds`]. A Unix socket's file is systemd's, and stays when
+    /// the server stops; unless it was handed on by a restart from a
+    /// process that owned it ([`Successor`](crate::activation::Successor)),
+    /// and then this server removes it as [`bind_unix`](Server::bind_unix)
+    /// would.
     /// A `NotFound` error if there are none, and the error of
     /// [`listen_fds`] if one is unusable.
     ///
@@ -488,24 +564,26 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         Self::from_listeners(listeners, handler, config)
     }
 
-    /// The address the server listens on, with the real port when bound to
-    /// port 0 (Python's `server_address`); with several listeners, the
-    /// first one's.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+    /// The address the server listens on (Python's `server_address`): an
+    /// IP address with the real port when bound to port 0, or a Unix
+    /// socket's path; with several listeners, the first one's.
+    /// `TcpStream::connect(server.local_addr())` connects to a TCP server;
+    /// [`ServerAddress::socket_addr`] gives its `SocketAddr`.
+    pub fn local_addr(&self) -> &ServerAddress {
+        &self.shared.local_addr
     }
 
     /// The addresses of all the server's listeners, in the order they were
     /// given (one, unless made by [`from_listeners`](Server::from_listeners)
     /// or [`from_listen_fds`](Server::from_listen_fds)).
-    pub fn local_addrs(&self) -> &[SocketAddr] {
+    pub fn local_addrs(&self) -> &[ServerAddress] {
         &self.shared.local_addrs
     }
 
     /// The listening sockets, in the order of
     /// [`local_addrs`](Server::local_addrs): to hand on to a new copy of
     /// the program ([`Successor::start`](crate::activation::Successor::start)).
-    pub fn listeners(&self) -> &[TcpListener] {
+    pub fn listeners(&self) -> &[Listener] {
         &self.shared.listeners
     }
 
@@ -594,7 +672,10 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// but not yet answered is given its first request, so that its client
     /// is never reset. For [`HttpServer`] and [`PoolHttpServer`]; the
     /// others stop accepting and shut down when their connections end.
+    /// The Unix socket files the server owns are the other process's now:
+    /// they stay.
     pub fn drain(&self) {
+        self.shared.release_socket_files(false);
         self.shared.draining.store(true, Ordering::SeqCst);
         for listener in &self.shared.listeners {
             let _ = epoll::delete(&self.shared.epoll, listener);
@@ -608,11 +689,14 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         self.shutdown();
     }
 
-    /// Closes the server (Python's `server_close`): shuts it down if need be.
-    /// The listening socket is released when the server is dropped.
+    /// Closes the server (Python's `server_close`): shuts it down if need be,
+    /// and removes the Unix socket files it owns (see
+    /// [`bind_unix`](Server::bind_unix)); so does dropping the server. The
+    /// listening socket is released when the server is dropped.
     pub fn server_close(&self) {
         self.shutdown();
         self.wait_for_threads();
+        self.shared.release_socket_files(true);
     }
 
     /// Waits for worker and connection threads to finish, closing idle
@@ -647,6 +731,7 @@ impl<H, C> Drop for Server<H, C> {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         self.shared.wake();
+        self.shared.release_socket_files(true);
     }
 }
 

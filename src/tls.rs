@@ -16,6 +16,8 @@
 //! cannot be asked to speak TLS.
 
 use crate::config::TlsConfig;
+#[cfg(feature = "tls")]
+use crate::net::Stream;
 use crate::transport::{Socket, Transport};
 #[cfg(feature = "tls")]
 use rustls::pki_types::pem::PemObject;
@@ -25,8 +27,6 @@ use std::cell::RefCell;
 use std::io::{self, IoSlice};
 #[cfg(feature = "tls")]
 use std::io::{Read, Write};
-#[cfg(feature = "tls")]
-use std::net::TcpStream;
 #[cfg(feature = "tls")]
 use std::path::Path;
 #[cfg(feature = "tls")]
@@ -128,7 +128,7 @@ impl<'s> TlsSocket<'s> {
     /// Sends every TLS record the session has queued.
     #[cfg(feature = "tls")]
     fn send_records(&self, session: &mut Session) -> io::Result<()> {
-        let mut stream: &TcpStream = self.socket.stream;
+        let mut stream: &Stream = self.socket.stream;
         while session.wants_write() {
             match session.write_tls(&mut stream) {
                 Ok(n) => self.socket.count_written(n),
@@ -145,7 +145,7 @@ impl<'s> TlsSocket<'s> {
 impl Transport for TlsSocket<'_> {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut session = self.session.borrow_mut();
-        let mut stream: &TcpStream = self.socket.stream;
+        let mut stream: &Stream = self.socket.stream;
         loop {
             // Plaintext already decrypted comes first: no socket read needed.
             match session.reader().read(buf) {

@@ -1,27 +1,29 @@
 //! The byte stream under a connection, and the connection's read buffer.
 //!
-//! A [`Transport`] reads and writes through `&self`, as `&TcpStream` does, so
+//! A [`Transport`] reads and writes through `&self`, as `&Stream` does, so
 //! the request body reader and the response writer can share one stream.
 //!
-//! Sockets are always non-blocking. A bare `&TcpStream` reports
+//! Sockets (TCP or Unix domain: a [`Stream`]) are always non-blocking. A
+//! bare `&Stream` reports
 //! `WouldBlock` (the poller's head reads use that); a [`Socket`] waits with
 //! `poll(2)` instead, up to its timeouts, which gives handlers plain
 //! blocking I/O with deadlines and costs no system call when data is ready.
 
 use crate::config::MinDataRate;
+use crate::net::Stream;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use std::cell::Cell;
-use std::io::{self, IoSlice, Read, Write};
-use std::net::TcpStream;
+use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
-/// A connected byte stream: plain TCP today, TLS later.
+/// A connected byte stream: a plain socket, or TLS over one.
 pub(crate) trait Transport {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
-    /// The plain TCP socket underneath, if bytes written to it reach the
-    /// client as they are (so `sendfile` may write to it directly).
-    fn tcp(&self) -> Option<&TcpStream> {
+    /// The plain socket underneath (TCP or Unix), if bytes written to it
+    /// reach the client as they are (so `sendfile` may write to it
+    /// directly).
+    fn plain(&self) -> Option<&Stream> {
         None
     }
     /// Waits until a write could make progress, up to the write timeout.
@@ -65,12 +67,7 @@ impl RateWindow {
 
     /// Waits on the client for `flags` for at most `timeout`, and no longer
     /// than the rate allows: past that, `TimedOut` naming the rate.
-    fn wait(
-        &self,
-        stream: &TcpStream,
-        flags: PollFlags,
-        timeout: Option<Duration>,
-    ) -> io::Result<()> {
+    fn wait(&self, stream: &Stream, flags: PollFlags, timeout: Option<Duration>) -> io::Result<()> {
         let Some(min) = self.min.get() else {
             return wait(stream, flags, timeout);
         };
@@ -91,18 +88,16 @@ impl RateWindow {
     }
 }
 
-impl Transport for TcpStream {
+impl Transport for Stream {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut s: &TcpStream = self;
-        Read::read(&mut s, buf)
+        Stream::read(self, buf)
     }
 
     fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut s: &TcpStream = self;
-        Write::write_vectored(&mut s, bufs)
+        Stream::write_vectored(self, bufs)
     }
 
-    fn tcp(&self) -> Option<&TcpStream> {
+    fn plain(&self) -> Option<&Stream> {
         Some(self)
     }
 
@@ -114,7 +109,7 @@ impl Transport for TcpStream {
 /// A non-blocking socket used as a blocking one: a read or write that would
 /// block waits for readiness, for at most the timeout in force.
 pub(crate) struct Socket<'s> {
-    pub(crate) stream: &'s TcpStream,
+    pub(crate) stream: &'s Stream,
     /// Longest wait for readable data; `None` waits forever.
     pub(crate) read_timeout: Cell<Option<Duration>>,
     /// A deadline that also bounds reads (the whole-head timeout).
@@ -136,7 +131,7 @@ pub(crate) struct Socket<'s> {
 
 impl<'s> Socket<'s> {
     pub(crate) fn new(
-        stream: &'s TcpStream,
+        stream: &'s Stream,
         read_timeout: Option<Duration>,
         write_timeout: Option<Duration>,
     ) -> Self {
@@ -216,7 +211,7 @@ impl Transport for Socket<'_> {
         }
     }
 
-    fn tcp(&self) -> Option<&TcpStream> {
+    fn plain(&self) -> Option<&Stream> {
         Some(self.stream)
     }
 
@@ -236,11 +231,7 @@ impl Transport for Socket<'_> {
 
 /// Waits until `stream` is ready for `flags` (or has an error or hang-up),
 /// for at most `timeout`; past it, an error of kind `TimedOut`.
-pub(crate) fn wait(
-    stream: &TcpStream,
-    flags: PollFlags,
-    timeout: Option<Duration>,
-) -> io::Result<()> {
+pub(crate) fn wait(stream: &Stream, flags: PollFlags, timeout: Option<Duration>) -> io::Result<()> {
     let ts = timeout.map(|t| Timespec {
         tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
         tv_nsec: i64::from(t.subsec_nanos()),

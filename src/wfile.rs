@@ -524,7 +524,7 @@ impl<'a> Wfile<'a> {
         } else {
             self.flush_body(false)?;
         }
-        let sent = match (self.framing, self.io.tcp()) {
+        let sent = match (self.framing, self.io.plain()) {
             (Framing::Length(_) | Framing::Raw, Some(socket)) => {
                 sendfile_all(self.io, socket, file, offset, len, &mut self.written)
             }
@@ -620,7 +620,7 @@ fn usage(msg: &str) -> io::Error {
 /// `socket`, waiting for room (up to the write timeout) when it is full.
 fn sendfile_all(
     io: &dyn Transport,
-    socket: &std::net::TcpStream,
+    socket: &crate::net::Stream,
     file: &std::fs::File,
     mut offset: u64,
     len: u64,

@@ -345,9 +345,100 @@ fn every_listener_of_a_threading_server_serves() {
 #[test]
 fn a_server_needs_a_listener() {
     let handler = basehttp::handler_fn(|r| Ok(r.send_error(404)?));
-    let server = basehttp::HttpServer::from_listeners(Vec::new(), handler, common::config());
+    let server = basehttp::HttpServer::from_listeners(
+        Vec::<basehttp::Listener>::new(),
+        handler,
+        common::config(),
+    );
     assert_eq!(
         server.err().map(|e| e.kind()),
         Some(std::io::ErrorKind::InvalidInput)
     );
+}
+
+#[test]
+fn from_listen_fds_serves_a_unix_socket() {
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("activated.sock");
+    let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let out = library_user(&socket);
+    assert!(
+        out.contains(&format!("first: serving on [unix:{}]", path.display())),
+        "{out}"
+    );
+    // systemd's socket: the server leaves its file.
+    assert!(path.exists());
+}
+
+/// The binary serves a Unix socket systemd made, says so in INTERFACE.md's
+/// words, and leaves its file at exit: it is systemd's.
+#[test]
+fn the_binary_serves_an_inherited_unix_socket_and_leaves_its_file() {
+    let dir = site();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("activated.sock");
+    let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut server =
+        Process::spawn(activated(basehttp_path(), &[&socket], &["-q"]).current_dir(dir.path()));
+    drop(socket);
+    let line = server.wait_for_stdout(|l| Some(l.to_owned()));
+    assert_eq!(
+        line,
+        Some(format!("Serving HTTP on unix:{} ...", path.display()))
+    );
+    let mut c = Client::connect_unix(&path);
+    assert_eq!(c.get("/hello.txt").text(), "Hello, World!");
+    drop(c);
+    let exited = server.terminate();
+    assert_eq!(exited.status.code(), Some(0), "{exited:?}");
+    assert!(path.exists(), "the binary removed systemd's socket file");
+}
+
+/// systemd's Unix socket stays systemd's across a restart: the new copy
+/// that inherits it by `SIGUSR2` serves it, and neither process removes
+/// its file.
+#[test]
+fn a_restart_does_not_make_systemd_s_unix_socket_file_ours() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = site();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("activated.sock");
+    let notify_path = sockets.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(process::TIMEOUT)).unwrap();
+    let notified = || {
+        let mut buf = [0u8; 256];
+        let n = notify.recv(&mut buf).expect("a notify message");
+        let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+        message
+            .lines()
+            .find_map(|l| l.strip_prefix("MAINPID="))
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("no MAINPID in {message:?}"))
+    };
+    let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut old = Process::spawn(
+        activated(basehttp_path(), &[&socket], &["-q"])
+            .env("NOTIFY_SOCKET", &notify_path)
+            .current_dir(dir.path()),
+    );
+    drop(socket);
+    assert_eq!(notified(), old.id() as i32);
+    old.signal(Signal::USR2);
+    let new = rustix::process::Pid::from_raw(notified()).expect("a PID");
+    assert_ne!(new.as_raw_nonzero().get(), old.id() as i32);
+    let new_fd = rustix::process::pidfd_open(new, rustix::process::PidfdFlags::empty())
+        .expect("the new copy runs");
+    assert_eq!(old.wait_exit().code(), Some(0));
+    let mut c = Client::connect_unix(&path);
+    assert_eq!(c.get("/hello.txt").text(), "Hello, World!");
+    drop(c);
+    rustix::process::kill_process(new, Signal::TERM).unwrap();
+    let mut fds = [rustix::event::PollFd::new(
+        &new_fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let timeout = rustix::event::Timespec::try_from(process::TIMEOUT).unwrap();
+    assert_eq!(rustix::event::poll(&mut fds, Some(&timeout)).unwrap(), 1);
+    assert!(path.exists(), "systemd's socket file was removed");
 }

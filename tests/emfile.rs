@@ -45,7 +45,7 @@ fn server_role() {
     let (stop, signalled) = UnixStream::pair().expect("socket pair");
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, signalled)
         .expect("signal");
-    println!("port {}", server.local_addr().port());
+    println!("port {}", server.local_addr().port().unwrap_or(0));
     server.serve_until(&stop).expect("serve");
 }
 

@@ -38,12 +38,17 @@ impl Handler for Crashy {
     fn log_request(&self, _: &Request<'_>, _: basehttp::StatusCode, _: Option<u64>) {}
 }
 
-/// The server role: serve until SIGTERM, single-threaded.
+/// The server role: serve until SIGTERM, single-threaded; on the Unix
+/// socket at PATH if the role's variable is `unix:PATH`.
 fn serve() -> std::io::Result<()> {
-    let server = ForkingHttpServer::bind("127.0.0.1:0", Crashy)?;
+    let role = std::env::var(ROLE).unwrap_or_default();
+    let server = match role.strip_prefix("unix:") {
+        Some(path) => ForkingHttpServer::bind_unix(path, Crashy)?,
+        None => ForkingHttpServer::bind("127.0.0.1:0", Crashy)?,
+    };
     let (stop, signalled) = UnixStream::pair()?;
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, signalled)?;
-    println!("port {}", server.local_addr().port());
+    println!("port {}", server.local_addr().port().unwrap_or(0));
     server.serve_until(&stop)
 }
 
@@ -104,6 +109,36 @@ fn a_child_that_aborts_costs_only_its_connection() {
     assert!(status.success(), "graceful exit after SIGTERM: {status}");
 }
 
+/// Over a Unix socket: each connection has a process of its own, the
+/// children leave the socket file alone, and the server removes it when it
+/// stops.
+fn a_unix_socket_is_served_a_process_per_connection() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("forking.sock");
+    let mut server = Process::spawn(
+        Command::new(std::env::current_exe().expect("own path"))
+            .env(ROLE, format!("unix:{}", path.display())),
+    );
+    // (The startup line says the socket listens: `port 0` for a Unix one.)
+    let line = server.wait_for_stdout(|l| Some(l.to_owned()));
+    assert_eq!(line.as_deref(), Some("port 0"));
+    let mut pids = Vec::new();
+    for _ in 0..5 {
+        let mut s = UnixStream::connect(&path).expect("connect");
+        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        s.write_all(b"GET /pid HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        pids.push(body(&response).parse::<u32>().expect("a pid"));
+    }
+    assert!(!pids.contains(&server.id()), "the accepting process served");
+    assert!(path.exists(), "a child removed the socket file");
+    assert!(terminate(&mut server).success());
+    assert!(!path.exists(), "the socket file outlived the server");
+}
+
 fn serving_from_a_multithreaded_process_is_refused() {
     let server = ForkingHttpServer::bind("127.0.0.1:0", Crashy).expect("bind");
     let (tx, rx) = mpsc::channel::<()>();
@@ -138,7 +173,7 @@ fn main() {
         }
         return;
     }
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "each_connection_is_served_by_its_own_process",
             each_connection_is_served_by_its_own_process,
@@ -146,6 +181,10 @@ fn main() {
         (
             "a_child_that_aborts_costs_only_its_connection",
             a_child_that_aborts_costs_only_its_connection,
+        ),
+        (
+            "a_unix_socket_is_served_a_process_per_connection",
+            a_unix_socket_is_served_a_process_per_connection,
         ),
         (
             "serving_from_a_multithreaded_process_is_refused",

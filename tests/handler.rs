@@ -4,11 +4,11 @@
 
 mod common;
 
+use basehttp::ClientAddress;
 use basehttp::handler::ErrorDetails;
 use basehttp::{Handler, HandlerResult, Request, handler_fn};
 use std::fmt;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 
 /// Fails in a different way on each path; `/alive` and anything else is 200.
@@ -300,7 +300,7 @@ impl Handler for Recording {
         Ok(())
     }
 
-    fn log_message(&self, _client: SocketAddr, message: fmt::Arguments<'_>) {
+    fn log_message(&self, _client: ClientAddress, message: fmt::Arguments<'_>) {
         self.lines.lock().unwrap().push(message.to_string());
     }
 }

@@ -30,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["proto"],
     &["status", "log", "activation"],
+    &["net"],
     &["date"],
     &["sys"],
 ];

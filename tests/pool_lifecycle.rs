@@ -70,7 +70,7 @@ fn grow_and_shrink(
     baseline: usize,
     serving: &mpsc::Receiver<std::io::Result<()>>,
 ) {
-    let addr = server.local_addr();
+    let addr = server.local_addr().socket_addr().expect("a TCP server");
     let gate = server.handler();
     gate.set_open(false);
     let clients: Vec<Client> = (0..blocked)
@@ -115,7 +115,7 @@ fn a_pool_shrinks_back_and_keeps_serving_until_shutdown() {
     let (tx, serving) = mpsc::channel();
     let running = Arc::clone(&server);
     thread::spawn(move || tx.send(running.serve_forever()));
-    get_alive(server.local_addr());
+    get_alive(server.local_addr().socket_addr().expect("a TCP server"));
     let baseline = open_descriptors();
     // Three rounds: which sleeping worker retires first is up to the
     // scheduler, so one round alone might miss a thread that must not.
@@ -140,7 +140,7 @@ fn a_pool_shrinks_back_and_keeps_serving_until_the_stop_descriptor() {
     let (tx, serving) = mpsc::channel();
     let running = Arc::clone(&server);
     thread::spawn(move || tx.send(running.serve_until(&stop_reader)));
-    get_alive(server.local_addr());
+    get_alive(server.local_addr().socket_addr().expect("a TCP server"));
     let baseline = open_descriptors();
     for _ in 0..3 {
         grow_and_shrink(&server, 6, baseline, &serving);

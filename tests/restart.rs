@@ -13,7 +13,7 @@ use process::{Process, TIMEOUT, basehttp};
 use rustix::process::{Pid, PidfdFlags, Signal, kill_process, pidfd_open};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::net::UnixDatagram;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -252,4 +252,159 @@ fn a_restarted_copy_restarts_again() {
     kill_process(current, Signal::TERM).unwrap();
     wait_gone(&pidfd);
     guard.0 = None;
+}
+
+/// One request on a new connection to the Unix socket at `path`: whether
+/// it was answered in full.
+fn one_unix_request(path: &std::path::Path) -> Result<(), String> {
+    let mut s = UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?;
+    s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    if answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("Hello, World!") {
+        Ok(())
+    } else {
+        Err(format!("answer: {answer:?}"))
+    }
+}
+
+/// A restart on a Unix socket: nothing is dropped, the old process leaves
+/// the socket file to the new copy, which serves on it and removes it when
+/// it stops.
+#[test]
+fn sigusr2_on_a_unix_socket_hands_its_file_to_the_new_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("basehttp.sock");
+    let notify_dir = tempfile::tempdir().unwrap();
+    let notify_path = notify_dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut old = Process::spawn(
+        basehttp()
+            .arg("-q")
+            .arg("-b")
+            .arg(format!("unix:{}", path.display()))
+            .env("NOTIFY_SOCKET", &notify_path)
+            .current_dir(dir.path()),
+    );
+    let line = format!("Serving HTTP on unix:{} ...", path.display());
+    assert_eq!(
+        old.wait_for_stdout(|l| Some(l.to_owned())),
+        Some(line.clone())
+    );
+    assert_eq!(notified_pid(&notify), old.id());
+
+    // New connections all along, until the old process has exited.
+    let done = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let (done, path) = (Arc::clone(&done), path.clone());
+        thread::spawn(move || {
+            let (mut answered, mut failures) = (0, Vec::new());
+            while !done.load(Ordering::SeqCst) {
+                match one_unix_request(&path) {
+                    Ok(()) => answered += 1,
+                    Err(e) => failures.push(e),
+                }
+            }
+            (answered, failures)
+        })
+    };
+
+    old.signal(Signal::USR2);
+    assert_eq!(old.wait_for_stdout(|l| Some(l.to_owned())), Some(line));
+    let new_pid = notified_pid(&notify);
+    assert_ne!(new_pid, old.id());
+    let new_pid = Pid::from_raw(new_pid as i32).expect("a PID");
+    let new = pidfd_open(new_pid, PidfdFlags::empty()).expect("the new copy runs");
+    let mut stop_new_copy = KillOnDrop(Some(new_pid));
+    // (Its outputs stay open: the new copy shares them.)
+    assert_eq!(old.wait_exit().code(), Some(0));
+    done.store(true, Ordering::SeqCst);
+    let (answered, failures) = prober.join().unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(answered > 0);
+
+    assert!(
+        path.exists(),
+        "the old process removed the socket file it handed on"
+    );
+    assert_eq!(one_unix_request(&path), Ok(()));
+    kill_process(new_pid, Signal::TERM).unwrap();
+    wait_gone(&new);
+    stop_new_copy.0 = None;
+    assert!(!path.exists(), "the new copy left the socket file behind");
+}
+
+/// nginx's habit: `SIGUSR2`, then stop the old process at once (here with
+/// SIGTERM) while the new copy is still starting. The old one still hands
+/// the socket over once the copy is ready, and leaves it the socket file.
+/// The new copy is held at its start (the binary on disk replaced by a
+/// script that waits for the test's word) so that SIGTERM comes first.
+#[test]
+fn stopping_the_old_process_during_a_restart_leaves_the_new_copy_its_socket_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "Hello, World!").unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("basehttp.sock");
+    let bin = tempfile::tempdir().unwrap();
+    let exe = bin.path().join("basehttp");
+    std::fs::copy(env!("CARGO_BIN_EXE_basehttp"), &exe).unwrap();
+    let mut old = Process::spawn(
+        std::process::Command::new(&exe)
+            .arg("-q")
+            .arg("-b")
+            .arg(format!("unix:{}", path.display()))
+            .current_dir(dir.path()),
+    );
+    let line = format!("Serving HTTP on unix:{} ...", path.display());
+    assert_eq!(
+        old.wait_for_stdout(|l| Some(l.to_owned())),
+        Some(line.clone())
+    );
+    // The next start: says its PID, waits for `go`, then runs the binary
+    // (same PID, so LISTEN_PID still names it).
+    let started = bin.path().join("started");
+    let go = bin.path().join("go");
+    let script = format!(
+        "#!/bin/sh\necho $$ > '{started}.tmp' && mv '{started}.tmp' '{started}'\n\
+         while [ ! -e '{go}' ]; do sleep 0.01; done\nexec '{real}' \"$@\"\n",
+        started = started.display(),
+        go = go.display(),
+        real = env!("CARGO_BIN_EXE_basehttp"),
+    );
+    let replacement = bin.path().join("replacement");
+    std::fs::write(&replacement, script).unwrap();
+    std::fs::set_permissions(&replacement, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&replacement, &exe).unwrap();
+
+    old.signal(Signal::USR2);
+    common::eventually("the new copy starts", TIMEOUT, || started.exists());
+    let new_pid: i32 = std::fs::read_to_string(&started)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a PID");
+    let new_pid = Pid::from_raw(new_pid).expect("a PID");
+    let new = pidfd_open(new_pid, PidfdFlags::empty()).expect("the new copy runs");
+    let mut stop_new_copy = KillOnDrop(Some(new_pid));
+    old.signal(Signal::TERM);
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(old.wait_for_stdout(|l| Some(l.to_owned())), Some(line));
+    assert_eq!(old.wait_exit().code(), Some(0));
+
+    assert!(
+        path.exists(),
+        "the old process removed the socket file it handed on"
+    );
+    assert_eq!(one_unix_request(&path), Ok(()));
+    kill_process(new_pid, Signal::TERM).unwrap();
+    wait_gone(&new);
+    stop_new_copy.0 = None;
+    assert!(!path.exists(), "the new copy left the socket file behind");
 }

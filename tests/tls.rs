@@ -78,7 +78,7 @@ fn connect_after(addr: SocketAddr, cert: &Certificate, first: &[u8]) -> TlsStrea
 }
 
 /// Reads one response with a Content-Length body: (status line, body).
-fn read_response(s: &mut TlsStream) -> (String, Vec<u8>) {
+fn read_response(s: &mut impl BufRead) -> (String, Vec<u8>) {
     let mut status = String::new();
     s.read_line(&mut status).expect("status line");
     let mut length = 0;
@@ -97,7 +97,10 @@ fn read_response(s: &mut TlsStream) -> (String, Vec<u8>) {
     (status.trim_end().to_string(), body)
 }
 
-fn get(s: &mut TlsStream, path: &str) -> (String, Vec<u8>) {
+fn get<S: Read + Write>(
+    s: &mut BufReader<StreamOwned<ClientConnection, S>>,
+    path: &str,
+) -> (String, Vec<u8>) {
     write!(
         s.get_mut(),
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -117,6 +120,30 @@ fn serves_https_with_keep_alive<C: Concurrency>() {
     );
     assert_eq!(get(&mut s, "/two").1, b"/two");
     assert_eq!(s.get_ref().conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+}
+
+/// TLS over a Unix domain socket, as over TCP.
+#[test]
+fn https_is_served_on_a_unix_socket() {
+    let cert = certificate();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("https.sock");
+    let server =
+        basehttp::PoolHttpServer::bind_unix_with_config(&path, Echo, https_config(&cert)).unwrap();
+    let server = TestServer::run(server);
+    let unix = std::os::unix::net::UnixStream::connect(&path).expect("connect");
+    unix.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let name = ServerName::try_from("127.0.0.1").expect("server name");
+    let session = ClientConnection::new(Arc::clone(&cert.client), name).expect("client session");
+    let mut s = BufReader::new(StreamOwned::new(session, unix));
+    assert_eq!(
+        get(&mut s, "/one"),
+        ("HTTP/1.1 200 OK".to_string(), b"/one".to_vec())
+    );
+    assert_eq!(get(&mut s, "/two").1, b"/two");
+    drop(s);
+    server.close().expect("serve_forever");
+    assert!(!path.exists());
 }
 
 #[test]

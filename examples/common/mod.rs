@@ -7,7 +7,6 @@ use basehttp::server::Concurrency;
 use basehttp::{Handler, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 
 /// The address the examples listen on without an argument.
@@ -46,7 +45,7 @@ pub fn address_from_args() -> String {
 
 /// Prints the startup line with the real address, and flushes it so that a
 /// parent process reading our output sees it at once.
-pub fn announce(addr: SocketAddr) {
+pub fn announce(addr: impl std::fmt::Display) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,

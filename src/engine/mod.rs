@@ -49,13 +49,13 @@ use crate::conn::{
     respond_to_head_error, respond_to_request_error, serve_request, write_pending,
 };
 use crate::handler::Handler;
+use crate::net::{ClientAddress, Stream};
 use crate::sched::{Job, Relief, WorkerId};
 use crate::sys::lock;
 use crate::tls;
 use crate::transport::{ReadBuf, Transport};
 use rustix::event::Timespec;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
@@ -165,9 +165,10 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
                     Ok(n) => n,
                     Err(rustix::io::Errno::INTR) => 0,
                     Err(e) => {
-                        shared
-                            .handler
-                            .log_error(shared.local_addr, format_args!("epoll_wait failed: {e}"));
+                        shared.handler.log_error(
+                            shared.local_addr.as_client(),
+                            format_args!("epoll_wait failed: {e}"),
+                        );
                         std::thread::sleep(Duration::from_millis(10));
                         0
                     }
@@ -219,9 +220,8 @@ pub(crate) fn worker_loop<H: Handler>(shared: &Arc<Shared<H>>, run: Run) {
 pub(crate) fn accept_connections<H: Handler>(
     shared: &Shared<H>,
     index: usize,
-    place: &mut dyn FnMut(TcpStream, SocketAddr),
+    place: &mut dyn FnMut(Stream, ClientAddress),
 ) -> Option<Duration> {
-    use rustix::net::SocketFlags;
     let listener = shared.listeners.get(index)?;
     loop {
         if shared.stopping.load(Ordering::SeqCst) || shared.draining.load(Ordering::SeqCst) {
@@ -236,23 +236,18 @@ pub(crate) fn accept_connections<H: Handler>(
             shared.accept_paused.store(false, Ordering::SeqCst);
         }
         // accept4 with SOCK_NONBLOCK: no separate call to make it non-blocking.
-        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        match rustix::net::acceptfrom_with(listener, flags) {
-            Ok((fd, addr)) => {
+        match listener.accept() {
+            Ok(None) => shared.accept_backoff_ms.store(0, Ordering::Relaxed),
+            Ok(Some((stream, peer))) => {
                 shared.accept_backoff_ms.store(0, Ordering::Relaxed);
-                let Some(peer) = addr.and_then(|a| SocketAddr::try_from(a).ok()) else {
-                    continue;
-                };
                 let config = &shared.config;
                 if config.proxy_protocol
                     && !config.trusted_proxies.is_empty()
-                    && !config.trusts(peer.ip())
+                    && !config.trusts_peer(peer)
                 {
                     // Only trusted proxies may send PROXY headers: close.
                     continue;
                 }
-                let stream = TcpStream::from(fd);
-                let _ = stream.set_nodelay(true);
                 shared.open.fetch_add(1, Ordering::SeqCst);
                 place(stream, peer);
             }
@@ -265,7 +260,7 @@ pub(crate) fn accept_connections<H: Handler>(
                 shared.accept_backoff_ms.store(backoff, Ordering::Relaxed);
                 let backoff = Duration::from_millis(backoff);
                 shared.handler.log_error(
-                    shared.local_addr,
+                    shared.local_addr.as_client(),
                     format_args!(
                         "accept failed: {}; retrying in {backoff:?}",
                         std::io::Error::from(e)
@@ -312,8 +307,8 @@ pub(crate) fn closed<H: Handler>(shared: &Shared<H>) {
 /// had to be closed.
 fn register<H: Handler>(
     shared: &Arc<Shared<H>>,
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: ClientAddress,
 ) -> Option<u64> {
     let config = &shared.config;
     let tls = match &config.tls {
@@ -373,7 +368,7 @@ fn park<H: Handler>(shared: &Shared<H>, token: u64, parked: Parked) -> Option<Pa
 }
 
 /// Closes a connection a worker holds.
-fn close<H: Handler>(shared: &Shared<H>, token: u64, stream: TcpStream, next: Next) {
+fn close<H: Handler>(shared: &Shared<H>, token: u64, stream: Stream, next: Next) {
     if next == Next::CloseLingering {
         linger(&stream);
     }

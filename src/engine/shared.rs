@@ -5,13 +5,14 @@ use super::{LISTENER, Run, Slab, WAKER};
 use crate::config::ServerConfig;
 use crate::conn::{Tracked, serve_connection};
 use crate::handler::Handler;
+use crate::net::{ClientAddress, Listener, ServerAddress, Stream};
 use crate::sched::Sched;
 use crate::sys::lock;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{EventfdFlags, eventfd};
 use std::collections::HashMap;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -25,11 +26,11 @@ pub struct Shared<H> {
     pub(crate) config: ServerConfig,
     /// The listening sockets, in the epoll set with tokens from
     /// [`LISTENER`] down.
-    pub(crate) listeners: Vec<TcpListener>,
+    pub(crate) listeners: Vec<Listener>,
     /// Their addresses, in the same order.
-    pub(crate) local_addrs: Vec<SocketAddr>,
+    pub(crate) local_addrs: Vec<ServerAddress>,
     /// The first listener's address, for messages.
-    pub(crate) local_addr: SocketAddr,
+    pub(crate) local_addr: ServerAddress,
     pub(crate) epoll: OwnedFd,
     /// An eventfd in the epoll set, written once at shutdown.
     wake: OwnedFd,
@@ -68,6 +69,15 @@ impl<H> Shared<H> {
     pub(crate) fn wake(&self) {
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
     }
+
+    /// Gives up the listeners' socket files (see [`Listener::socket_file`]):
+    /// removes them when the server is done (`remove`), or leaves them to
+    /// the process they were handed on to. Once: later calls do nothing.
+    pub(crate) fn release_socket_files(&self, remove: bool) {
+        for listener in &self.listeners {
+            listener.release_socket_file(remove);
+        }
+    }
 }
 
 impl<H: Handler> Shared<H> {
@@ -78,7 +88,7 @@ impl<H: Handler> Shared<H> {
     pub(crate) fn new(
         handler: H,
         config: ServerConfig,
-        listeners: Vec<TcpListener>,
+        listeners: Vec<Listener>,
         max_workers: usize,
     ) -> io::Result<Self> {
         // (At most as many as a process has descriptors: far fewer than
@@ -98,7 +108,7 @@ impl<H: Handler> Shared<H> {
             let token = EventData::new_u64(LISTENER - i as u64);
             epoll::add(&epoll, listener, token, flags)?;
         }
-        let local_addr = local_addrs[0]; // one at least, checked above
+        let local_addr = local_addrs[0].clone(); // one at least, checked above
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         // Level-triggered and never read: once written, every worker sees it.
         epoll::add(&epoll, &wake, EventData::new_u64(WAKER), EventFlags::IN)?;
@@ -154,7 +164,7 @@ impl<H: Handler> Shared<H> {
 
     /// Serves a connection on its own thread, tracked so that shutdown can
     /// close it while idle.
-    pub(crate) fn serve_tracked(&self, stream: TcpStream, peer: SocketAddr) {
+    pub(crate) fn serve_tracked(&self, stream: Stream, peer: ClientAddress) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Tracked {
             stream,

@@ -2,14 +2,14 @@
 
 use crate::config::ServerConfig;
 use crate::conn::{Addresses, read_proxy_header};
+use crate::net::{ClientAddress, Stream};
 use crate::tls::{self, TlsSocket};
 use crate::transport::{Socket, Transport};
-use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// A parked connection.
 pub(crate) struct Parked {
-    pub(super) stream: TcpStream,
+    pub(super) stream: Stream,
     /// The TLS session of an HTTPS connection.
     pub(super) tls: Option<Box<tls::Session>>,
     /// The client's and the socket peer's addresses.
@@ -62,9 +62,9 @@ impl Parked {
     /// timeout's while a PROXY header is awaited, the handshake's for TLS,
     /// else the keep-alive timeout's.
     pub(super) fn new(
-        stream: TcpStream,
+        stream: Stream,
         tls: Option<Box<tls::Session>>,
-        peer: SocketAddr,
+        peer: ClientAddress,
         config: &ServerConfig,
     ) -> Parked {
         let timeout = if config.proxy_protocol {
@@ -105,7 +105,7 @@ impl Parked {
         match read_proxy_header(&socket, &mut self.partial) {
             Ok(header) => {
                 self.awaiting_proxy = false;
-                self.addrs.client = header.source().unwrap_or(self.addrs.peer);
+                self.addrs.client = header.source().map_or(self.addrs.peer, ClientAddress::Tcp);
                 let timeout = Self::first_timeout(self.tls.is_some(), config);
                 self.deadline = timeout.map(|t| Instant::now() + t);
                 ProxyStep::Read

@@ -110,6 +110,7 @@ pub use range::MAX_RANGES;
 pub use upload::{MAX_UPLOAD_SIZE, TEMP_PREFIX, parse_size};
 
 use crate::handler::{ErrorDetails, Handler, HandlerResult, Request, dispatch};
+use crate::net::ClientAddress;
 use cache::{FileMeta, OpenFiles};
 use conditional::{not_modified, range_applies};
 use http::{StatusCode, Version};
@@ -121,7 +122,6 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -564,7 +564,7 @@ impl SimpleHttpRequestHandler {
         Ok(())
     }
 
-    fn log_line(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+    fn log_line(&self, client: ClientAddress, message: fmt::Arguments<'_>) {
         if !self.quiet {
             crate::log::write_line(client, message);
         }
@@ -639,7 +639,7 @@ impl Handler for SimpleHttpRequestHandler {
         self.protocol_version
     }
 
-    fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+    fn log_message(&self, client: ClientAddress, message: fmt::Arguments<'_>) {
         self.log_line(client, message);
     }
 }

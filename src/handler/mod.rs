@@ -24,6 +24,7 @@ mod headers;
 pub use headers::Headers;
 
 use crate::date;
+use crate::net::ClientAddress;
 use crate::proto::encode;
 use crate::rfile::Rfile;
 use crate::status;
@@ -31,7 +32,6 @@ use crate::wfile::Wfile;
 use http::{StatusCode, Version};
 use std::fmt;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
 /// What a handler method returns: `Ok(())` once it has answered, or any error.
 ///
@@ -201,9 +201,9 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Writes one log line: Python's `log_message`. The default writes
     /// `CLIENT_IP - - [dd/Mon/yyyy HH:MM:SS] MESSAGE` to standard error (time
-    /// in UTC), with control characters escaped as `\xNN` so a request cannot
+    /// in UTC; `unix` for the IP of a client on a Unix domain socket), with control characters escaped as `\xNN` so a request cannot
     /// forge log lines. Override it to log elsewhere.
-    fn log_message(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+    fn log_message(&self, client: ClientAddress, message: fmt::Arguments<'_>) {
         crate::log::write_line(client, message);
     }
 
@@ -225,7 +225,7 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// Logs an error: by default, the same as [`log_message`](Handler::log_message).
-    fn log_error(&self, client: SocketAddr, message: fmt::Arguments<'_>) {
+    fn log_error(&self, client: ClientAddress, message: fmt::Arguments<'_>) {
         self.log_message(client, message);
     }
 }
@@ -304,13 +304,15 @@ pub struct Request<'a> {
     /// the address the connection's PROXY header carries (the peer's own
     /// for `LOCAL` and `UNKNOWN` headers); from a peer in
     /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies),
-    /// the address its forwarded header names, with the peer's port. It is
-    /// what the log lines show.
-    pub client_address: SocketAddr,
+    /// the address its forwarded header names, with the peer's port (port 0
+    /// behind a proxy on a Unix socket, which has none). It is what the log
+    /// lines show. Shown as `IP:PORT`, or `unix` for a client on a Unix
+    /// domain socket.
+    pub client_address: ClientAddress,
     /// The address and port of the socket's other end, whatever a proxy
     /// says: the proxy itself when there is one, else the same as
     /// [`client_address`](Request::client_address).
-    pub peer_address: SocketAddr,
+    pub peer_address: ClientAddress,
     /// The request body: reads exactly the body, whatever its framing, then
     /// end of file.
     pub rfile: Rfile<'a>,
@@ -608,9 +610,9 @@ impl<'a> Request<'a> {
     }
 
     /// The client's IP address as text, for log lines (no reverse DNS lookup,
-    /// unlike old Pythons).
+    /// unlike old Pythons); `unix` for a client on a Unix domain socket.
     pub fn address_string(&self) -> String {
-        self.client_address.ip().to_string()
+        self.client_address.host().to_string()
     }
 
     /// Logs a message through [`Handler::log_message`].

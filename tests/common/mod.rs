@@ -1,5 +1,6 @@
 //! What every integration test shares: a server started in-process on
-//! 127.0.0.1:0, a raw TCP client, and a reader for one HTTP/1.1 response.
+//! 127.0.0.1:0 (or a Unix socket), a raw TCP (or Unix) client, and a reader
+//! for one HTTP/1.1 response.
 //!
 //! Nothing here waits with a sleep. A response is read until it is complete
 //! (status line and headers, then `Content-Length` bytes, the chunked coding,
@@ -9,9 +10,12 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use basehttp::server::{Concurrency, Sequential, Threading};
-use basehttp::{Handler, HandlerResult, Request, Server, ServerConfig};
+use basehttp::{
+    ClientAddress, Handler, HandlerResult, Request, Server, ServerAddress, ServerConfig,
+};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
@@ -116,13 +120,27 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
         }
     }
 
+    /// The TCP address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.server.local_addr()
+        self.server
+            .local_addr()
+            .socket_addr()
+            .expect("a server on TCP")
+    }
+
+    /// Where it listens: TCP or a Unix socket.
+    pub fn address(&self) -> ServerAddress {
+        self.server.local_addr().clone()
     }
 
     /// The addresses of all its listeners.
-    pub fn addrs(&self) -> Vec<SocketAddr> {
+    pub fn addrs(&self) -> Vec<ServerAddress> {
         self.server.local_addrs().to_vec()
+    }
+
+    /// The server itself.
+    pub fn server(&self) -> &Server<H, C> {
+        &self.server
     }
 
     pub fn handler(&self) -> &H {
@@ -134,15 +152,26 @@ impl<H: Handler, C: Concurrency> TestServer<H, C> {
         self.server.connection_count()
     }
 
-    /// A new client connection.
+    /// A new client connection, over TCP or the Unix socket.
     pub fn connect(&self) -> Client {
-        Client::connect(self.addr())
+        match self.server.local_addr().unix_path() {
+            Some(path) => Client::connect_unix(path),
+            None => Client::connect(self.addr()),
+        }
     }
 
     /// Calls `shutdown()` from another thread and returns what
     /// `serve_forever` returned; both must happen within [`TIMEOUT`].
     pub fn stop(mut self) -> io::Result<()> {
         self.stop_inner()
+    }
+
+    /// [`stop`](TestServer::stop), then `server_close()` (which removes a
+    /// Unix socket file the server made).
+    pub fn close(mut self) -> io::Result<()> {
+        let result = self.stop_inner();
+        self.server.server_close();
+        result
     }
 
     fn stop_inner(&mut self) -> io::Result<()> {
@@ -188,15 +217,55 @@ impl<H: Handler, C: Concurrency> Drop for TestServer<H, C> {
     }
 }
 
-/// One raw TCP connection to the server, with a buffered reader so that
-/// responses that arrive together (pipelining) are read one at a time.
+/// A client's socket: TCP or Unix domain.
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One raw TCP (or Unix) connection to the server, with a buffered reader
+/// so that responses that arrive together (pipelining) are read one at a
+/// time.
 pub struct Client {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Conn>,
 }
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         Client::from_stream(TcpStream::connect(addr).expect("connect to the test server"))
+    }
+
+    /// A connection to the Unix socket at `path`.
+    pub fn connect_unix(path: &std::path::Path) -> Client {
+        let stream = UnixStream::connect(path)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", path.display()));
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        Client {
+            reader: BufReader::new(Conn::Unix(stream)),
+        }
     }
 
     /// A client on a connection made elsewhere (say, from a chosen address).
@@ -205,7 +274,7 @@ impl Client {
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
         Client {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(Conn::Tcp(stream)),
         }
     }
 
@@ -311,14 +380,20 @@ impl Client {
         Ok(Some(data))
     }
 
-    /// The client's own address: the server's peer.
+    /// The client's own TCP address: the server's peer.
     pub fn local_addr(&self) -> SocketAddr {
-        self.reader.get_ref().local_addr().unwrap()
+        match self.reader.get_ref() {
+            Conn::Tcp(s) => s.local_addr().unwrap(),
+            Conn::Unix(_) => panic!("a Unix client has no IP address"),
+        }
     }
 
     /// Ends the sending half: the server reads end of file.
     pub fn shutdown_write(&mut self) {
-        let _ = self.reader.get_ref().shutdown(std::net::Shutdown::Write);
+        let _ = match self.reader.get_ref() {
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        };
     }
 
     /// Everything the server sends until it closes the connection.
@@ -495,5 +570,5 @@ impl Handler for Gate {
         Echo.do_get(r)
     }
 
-    fn log_message(&self, _: SocketAddr, _: std::fmt::Arguments<'_>) {}
+    fn log_message(&self, _: ClientAddress, _: std::fmt::Arguments<'_>) {}
 }
