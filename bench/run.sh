@@ -481,8 +481,10 @@ run_fleet() {
         command_paragraph fleet
         echo
         echo "Servers: the \`basehttp\` binary with \`-q\`, serving a directory with \`hello.txt\` (13 bytes), with"
-        echo "\`NOTIFY_SOCKET\` set to a socket the program reads. **one process**: one binary on 127.0.0.1,"
-        echo "restarted 10 times, one restart after the other. **HAProxy, rolling**: the README's HAProxy"
+        echo "\`NOTIFY_SOCKET\` set to a socket the program reads. **alone, restarted**: one binary on 127.0.0.1,"
+        echo "restarted 10 times, one restart after the other; **alone, no restart** is its baseline, the same"
+        echo "load for as long on a process never restarted (what the machine's own hiccups give)."
+        echo "**behind HAProxy, rolling**: the README's HAProxy"
         echo "configuration (\`mode http\`, \`send-proxy-v2\`, \`retry-on\`, three servers) in front of the README's"
         echo "three \`--proxy-protocol --trusted-proxy 127.0.0.1/32\` backends, restarted in turn, three rounds."
         echo "A restart is \`SIGUSR2\` to the process serving, then the new copy's \`READY=1\` (with its"

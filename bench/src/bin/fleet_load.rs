@@ -14,9 +14,11 @@
 //! ok, refused, reset, timeout or wrong. The stall is the longest time
 //! between two answered requests, all workers together.
 //!
-//! Scenario "one process": one `basehttp -q`, restarted `--restarts` times,
-//! one after the other, with `--between-ms` of load after each. Scenario
-//! "HAProxy, rolling": the README's HAProxy configuration in front of the
+//! Scenario "alone, restarted": one `basehttp -q`, restarted `--restarts`
+//! times, one after the other, with `--between-ms` of load after each;
+//! "alone, no restart" is its baseline, the same load as long without a
+//! restart (the stalls a busy machine makes by itself). Scenario "behind
+//! HAProxy, rolling": the README's HAProxy configuration in front of the
 //! README's three `--proxy-protocol` backends, each restarted in turn,
 //! `--rolling-rounds` times. A restart is `SIGUSR2` to the current
 //! process, then the new copy's `READY=1` on `NOTIFY_SOCKET` (which names
@@ -260,22 +262,36 @@ struct Outcome {
     restarts: Vec<Restart>,
 }
 
-fn one_process(a: &Args, site: &Path, dir: &Path) -> Outcome {
-    let mut backend = Backend::start(&a.basehttp, &[], site, &dir.join("notify"));
+/// One process, restarted `restarts` times (0: the baseline, the same load
+/// for as long, without restarts).
+fn one_process(a: &Args, site: &Path, dir: &Path, restarts: usize) -> Outcome {
+    let mut backend = Backend::start(
+        &a.basehttp,
+        &[],
+        site,
+        &dir.join(format!("notify{restarts}")),
+    );
     let running = load_on(backend.addr, a).start();
     std::thread::sleep(a.between);
-    let mut restarts = Vec::new();
-    for _ in 0..a.restarts {
-        restarts.push(backend.restart());
+    let mut done = Vec::new();
+    for _ in 0..restarts {
+        done.push(backend.restart());
         // The load goes on between restarts: the time of a fixed-rate
         // load, not a synchronisation.
         std::thread::sleep(a.between);
     }
+    if restarts == 0 {
+        std::thread::sleep(a.between * a.restarts as u32);
+    }
     Outcome {
-        name: "one process",
+        name: if restarts == 0 {
+            "alone, no restart (baseline)"
+        } else {
+            "alone, restarted"
+        },
         processes: 1,
         tally: running.stop(),
-        restarts,
+        restarts: done,
     }
 }
 
@@ -322,7 +338,7 @@ fn behind_haproxy(a: &Args, haproxy: &Path, site: &Path, dir: &Path) -> Outcome 
         }
     }
     Outcome {
-        name: "HAProxy, rolling",
+        name: "behind HAProxy, rolling",
         processes: backends.len(),
         tally: running.stop(),
         restarts,
@@ -346,7 +362,10 @@ fn main() {
     let site = tempdir("site");
     std::fs::write(site.join("hello.txt"), HELLO).unwrap();
     let work = tempdir("work");
-    let mut outcomes = vec![one_process(&a, &site, &work)];
+    let mut outcomes = vec![
+        one_process(&a, &site, &work, 0),
+        one_process(&a, &site, &work, a.restarts),
+    ];
     if let Some(haproxy) = &a.haproxy {
         let dir = work.join("haproxy");
         std::fs::create_dir(&dir).unwrap();
@@ -364,16 +383,15 @@ fn main() {
     );
     println!();
     println!(
-        "| scenario | restarts | requests | ok | refused | reset | timeout | wrong | longest stall |"
+        "| scenario | processes | restarts | requests | ok | refused | reset | timeout | wrong | longest stall |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for o in &outcomes {
         let t = &o.tally;
         println!(
-            "| {} ({} process{}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             o.name,
             o.processes,
-            if o.processes == 1 { "" } else { "es" },
             o.restarts.len(),
             t.requests(),
             t.ok,
