@@ -295,7 +295,9 @@ fn one_process(a: &Args, site: &Path, dir: &Path, restarts: usize) -> Outcome {
     }
 }
 
-fn behind_haproxy(a: &Args, haproxy: &Path, site: &Path, dir: &Path) -> Outcome {
+/// HAProxy in front of three processes, restarted in turn `rounds` times
+/// (0: the baseline, the same load for as long without restarts).
+fn behind_haproxy(a: &Args, haproxy: &Path, site: &Path, dir: &Path, rounds: usize) -> Outcome {
     let readme = std::fs::read_to_string(&a.readme)
         .unwrap_or_else(|e| panic!("{}: {e}", a.readme.display()));
     let mut backends: Vec<Backend> = readme_backends(&readme, "haproxy-backends")
@@ -331,14 +333,21 @@ fn behind_haproxy(a: &Args, haproxy: &Path, site: &Path, dir: &Path) -> Outcome 
     let running = load_on(front, a).start();
     std::thread::sleep(a.between);
     let mut restarts = Vec::new();
-    for _ in 0..a.rolling_rounds {
+    for _ in 0..rounds {
         for backend in &mut backends {
             restarts.push(backend.restart());
             std::thread::sleep(a.between);
         }
     }
+    if rounds == 0 {
+        std::thread::sleep(a.between * (a.rolling_rounds * backends.len()) as u32);
+    }
     Outcome {
-        name: "behind HAProxy, rolling",
+        name: if rounds == 0 {
+            "behind HAProxy, no restart (baseline)"
+        } else {
+            "behind HAProxy, rolling"
+        },
         processes: backends.len(),
         tally: running.stop(),
         restarts,
@@ -367,9 +376,11 @@ fn main() {
         one_process(&a, &site, &work, a.restarts),
     ];
     if let Some(haproxy) = &a.haproxy {
-        let dir = work.join("haproxy");
-        std::fs::create_dir(&dir).unwrap();
-        outcomes.push(behind_haproxy(&a, haproxy, &site, &dir));
+        for rounds in [0, a.rolling_rounds] {
+            let dir = work.join(format!("haproxy{rounds}"));
+            std::fs::create_dir(&dir).unwrap();
+            outcomes.push(behind_haproxy(&a, haproxy, &site, &dir, rounds));
+        }
     }
     let _ = std::fs::remove_dir_all(&site);
     let _ = std::fs::remove_dir_all(&work);
