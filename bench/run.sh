@@ -502,6 +502,11 @@ run_fleet() {
         echo "does) and replaced, losing nothing; a request sent is never retried. **longest stall** is the"
         echo "longest time between two answered requests, all workers together, over the whole run."
         echo
+        echo "The old process exits once its connections are done: one idle between requests is closed after a"
+        echo "second of idleness (a connection in use gets its next request answered with \`Connection: close\`"
+        echo "instead), so a backend behind HAProxy that holds a connection HAProxy keeps idle exits up to about"
+        echo "1 s after the signal. The new copy serves from its \`READY=1\` on: the old one's exit delays nothing."
+        echo
         cat "$out"
     } >"$body"
     replace_section fleet "$body"
