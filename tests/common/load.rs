@@ -324,11 +324,11 @@ impl Running {
 
     /// Stops the workers (each finishes the request it is on) and adds up
     /// what they saw.
-    pub fn stop(self) -> Tally {
+    pub fn stop(mut self) -> Tally {
         self.stop.store(true, Ordering::SeqCst);
         let mut tally = Tally::default();
         let mut answered = Vec::new();
-        for worker in self.workers {
+        for worker in std::mem::take(&mut self.workers) {
             let (t, a) = worker.join().expect("a load worker panicked");
             tally.ok += t.ok;
             tally.refused += t.refused;
@@ -353,6 +353,14 @@ impl Running {
             .unwrap_or_default();
         tally.elapsed = self.started.elapsed();
         tally
+    }
+}
+
+impl Drop for Running {
+    /// A load left running (a failed assertion before [`Running::stop`])
+    /// stops too: its workers end after the request they are on.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
     }
 }
 
