@@ -3,8 +3,8 @@
 //! and paths changed): HAProxy with `send-proxy-v2` in front of three
 //! `--proxy-protocol` backends, nginx with `X-Forwarded-For` in front of two
 //! `--trusted-proxy` ones, and restarts (`SIGUSR2`) under a load that
-//! checks every answer: one process restarted ten times, and the three
-//! behind HAProxy in turn.
+//! checks every answer: one process restarted ten times, and the backends
+//! behind HAProxy, then nginx, in turn.
 //!
 //! Clients connect from 127.0.0.2, so that a backend that logged the
 //! proxy's 127.0.0.1 would fail. HAProxy and nginx are skipped (with a
@@ -545,15 +545,18 @@ fn ten_restarts_under_load_lose_no_request() {
     copies.gone(current);
 }
 
-/// The README's HAProxy in front of the README's three backends, each
-/// restarted in turn with `SIGUSR2` while the load runs through HAProxy:
-/// no request fails.
-#[test]
-fn a_rolling_restart_behind_haproxy_loses_no_request() {
-    let Some(program) = haproxy() else { return };
+/// The README's backends of block `backends`, `-q`, each with a notify
+/// socket, behind the proxy `start_proxy` starts in a directory of its
+/// own in front of their addresses (giving the proxy and its address),
+/// each restarted in turn with `SIGUSR2` while the load runs through the
+/// proxy: no request fails.
+fn rolling_restart(
+    backends: &str,
+    start_proxy: impl FnOnce(&Path, &[SocketAddr]) -> (Process, SocketAddr),
+) {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
-    let options = readme_backends("haproxy-backends");
+    let options = readme_backends(backends);
     let notifies: Vec<Notify> = (0..options.len())
         .map(|i| Notify::bind(&dir.path().join(format!("notify{i}")), TIMEOUT).unwrap())
         .collect();
@@ -567,8 +570,8 @@ fn a_rolling_restart_behind_haproxy_loses_no_request() {
         })
         .collect();
     let addrs: Vec<SocketAddr> = firsts.iter().map(Process::addr).collect();
-    let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let _haproxy = start_haproxy(&program, &haproxy_config(front, &addrs), dir.path(), front);
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let (_proxy, front) = start_proxy(proxy_dir.path(), &addrs);
     let mut copies = Copies::default();
     let running = load_on(front).start();
     wait_answers(&running, 100);
@@ -585,6 +588,31 @@ fn a_rolling_restart_behind_haproxy_loses_no_request() {
         assert!(copy.wait_gone(TIMEOUT));
         copies.gone(pid);
     }
+}
+
+/// The README's HAProxy in front of the README's three backends, each
+/// restarted in turn with `SIGUSR2` while the load runs through HAProxy:
+/// no request fails.
+#[test]
+fn a_rolling_restart_behind_haproxy_loses_no_request() {
+    let Some(program) = haproxy() else { return };
+    rolling_restart("haproxy-backends", |dir, addrs| {
+        let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let config = haproxy_config(front, addrs);
+        (start_haproxy(&program, &config, dir, front), front)
+    });
+}
+
+/// The same behind the README's nginx and its two backends: nginx's
+/// upstream keep-alive connections, closed by a draining backend, lose
+/// nothing either.
+#[test]
+fn a_rolling_restart_behind_nginx_loses_no_request() {
+    let Some(program) = nginx() else { return };
+    rolling_restart("nginx-backends", |dir, addrs| {
+        let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        (start_nginx(&program, dir, front, addrs), front)
+    });
 }
 
 /// Reads from `stream` until a whole answer with a `Content-Length` body
