@@ -25,12 +25,18 @@
 #          in the middle of a body, a burst of split bodies followed by probes,
 #          and handlers that block (bench/src/bin/basehttp_blocking.rs), while
 #          a normal client's latency is measured (bench/src/bin/hostile.rs)
+#   fleet  restarts under load: the basehttp binary restarted 10 times with
+#          SIGUSR2, and three behind HAProxy (the README's configuration)
+#          restarted in turn, while a fixed-rate load checks every answer and
+#          counts refused, reset, timed-out and wrong ones
+#          (bench/src/bin/fleet_load.rs)
 #
 # Extra arguments for a benchmark program go in an environment variable, e.g.
 # IDLE_ARGS="--connections 2000" bench/run.sh idle
 # FILES_ARGS="--rounds 2 --duration 1" bench/run.sh files
 # THROUGHPUT_ARGS="--rounds 1 --duration 1" bench/run.sh throughput
 # HOSTILE_ARGS="--scale 0.1 --duration 2 --drip 4 --probe 3" bench/run.sh hostile
+# FLEET_ARGS="--restarts 3 --rolling-rounds 1" bench/run.sh fleet
 #
 # THROUGHPUT_BASELINE="COMMIT..." also builds the `hello` example of each
 # commit given (in a temporary git worktree) and measures it beside the
@@ -38,7 +44,7 @@
 # THROUGHPUT_BASELINE=7903550 bench/run.sh throughput
 #
 # On a fresh Debian machine it installs what the benchmarks asked for need
-# (nginx-light, wrk, python3), builds the root's `hello` example and this crate in release mode, then runs.
+# (nginx-light, wrk, python3, haproxy), builds the root's `hello` example and this crate in release mode, then runs.
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,14 +53,14 @@ root_target="${CARGO_TARGET_DIR:-$root/target}"
 bench_target="${CARGO_TARGET_DIR:-$bench_dir/target}"
 results="$root/BENCHMARKS.md"
 
-all_benchmarks=(idle files forms throughput hostile)
+all_benchmarks=(idle files forms throughput hostile fleet)
 benchmarks=("$@")
 if [ ${#benchmarks[@]} -eq 0 ]; then
     benchmarks=("${all_benchmarks[@]}")
 fi
 for b in "${benchmarks[@]}"; do
     case "$b" in
-        idle | files | forms | throughput | hostile) ;;
+        idle | files | forms | throughput | hostile | fleet) ;;
         *) echo "run.sh: unknown benchmark '$b' (known: ${all_benchmarks[*]})" >&2; exit 2 ;;
     esac
 done
@@ -69,6 +75,10 @@ nginx_bin() {
     command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
 }
 
+haproxy_bin() {
+    command -v haproxy 2>/dev/null || { [ -x /usr/sbin/haproxy ] && echo /usr/sbin/haproxy; } || true
+}
+
 # needs BENCHMARK: the tools that benchmark runs besides this crate's programs.
 needs() {
     case "$1" in
@@ -77,6 +87,7 @@ needs() {
         forms) echo python3 ;;
         throughput) echo wrk python3 ;;
         hostile) ;;
+        fleet) echo haproxy ;;
     esac
 }
 needed=" $(for b in "${benchmarks[@]}"; do needs "$b"; done | tr '\n' ' ') "
@@ -86,6 +97,7 @@ case "$needed" in *" nginx "*) [ -n "$(nginx_bin)" ] || missing+=(nginx) ;; esac
 case "$needed" in *" wrk "*) command -v wrk >/dev/null 2>&1 || missing+=(wrk) ;; esac
 command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
 case "$needed" in *" python3 "*) command -v python3 >/dev/null 2>&1 || missing+=(python3) ;; esac
+case "$needed" in *" haproxy "*) [ -n "$(haproxy_bin)" ] || missing+=(haproxy) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
     echo "run.sh: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -106,6 +118,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root apt-get install -y "${packages[@]}"
 fi
 nginx="$(nginx_bin)"
+haproxy="$(haproxy_bin)"
 
 # --- Build --------------------------------------------------------------------
 
@@ -444,6 +457,59 @@ run_hostile() {
         cat "$out"
     } >"$body"
     replace_section hostile "$body"
+    rm -f "$out" "$body"
+    echo "run.sh: results written to $(rel "$results")" >&2
+}
+
+run_fleet() {
+    local out body cmd
+    out="$(mktemp)"
+    body="$(mktemp)"
+    # By its name where it is on PATH, as BENCHMARKS.md then shows it.
+    local haproxy_arg="$haproxy"
+    if command -v haproxy >/dev/null 2>&1; then haproxy_arg=haproxy; fi
+    run_program fleet fleet_load --basehttp "$(rel "$root_target/release/basehttp")" \
+        --haproxy "$haproxy_arg" --readme README.md
+    local commit
+    commit="$(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    {
+        echo "## Restarts under load: SIGUSR2, alone and behind HAProxy"
+        echo
+        echo "$(machine_line)."
+        echo "basehttp at \`$commit\`; $("$haproxy" -v 2>&1 | head -n1 | cut -d' ' -f1-3)."
+        echo
+        command_paragraph fleet
+        echo
+        echo "Servers: the \`basehttp\` binary with \`-q\`, serving a directory with \`hello.txt\` (13 bytes), with"
+        echo "\`NOTIFY_SOCKET\` set to a socket the program reads. **alone, restarted**: one binary on"
+        echo "127.0.0.1, restarted 10 times, one restart after the other; **alone, no restart** is its baseline,"
+        echo "the same load for as long on a process never restarted (what the machine's own hiccups give)."
+        echo "**behind HAProxy, rolling**: the README's HAProxy configuration (\`mode http\`, \`send-proxy-v2\`,"
+        echo "\`retry-on\`, three servers) in front of the README's three"
+        echo "\`--proxy-protocol --trusted-proxy 127.0.0.1/32\` backends, restarted in turn, three rounds; its"
+        echo "baseline likewise, without restarts."
+        echo "A restart is \`SIGUSR2\` to the process serving, then the new copy's \`READY=1\` (with its"
+        echo "\`MAINPID=\`) on the notify socket, then the old process's exit, seen on its pidfd; the load runs"
+        echo "on meanwhile and for the time given between restarts."
+        echo
+        echo "The load (\`tests/common/load.rs\`, the same code \`tests/fleet.rs\` runs) sends \`GET /hello.txt\`"
+        echo "from 127.0.0.2 at a fixed rate and never pipelines: half its workers keep a connection for 100"
+        echo "requests, half open one per request (\`Connection: close\`). Each answer is read in full and checked"
+        echo "(status 200 and the body), and each request counts once: **ok**; **refused** (\`ECONNREFUSED\`);"
+        echo "**reset** (reset, or closed before the whole answer); **timeout** (10 s without the connection"
+        echo "or the answer); **wrong** (another status, a bad framing or body). A keep-alive connection the"
+        echo "server closed while idle is noticed before a request is sent on it (a peek, as a client's pool"
+        echo "does) and replaced, losing nothing; a request sent is never retried. **longest stall** is the"
+        echo "longest time between two answered requests, all workers together, over the whole run."
+        echo
+        echo "The old process exits once its connections are done: one idle between requests is closed after a"
+        echo "second of idleness (a connection in use gets its next request answered with \`Connection: close\`"
+        echo "instead), so a backend behind HAProxy that holds a connection HAProxy keeps idle exits up to about"
+        echo "1 s after the signal. The new copy serves from its \`READY=1\` on: the old one's exit delays nothing."
+        echo
+        cat "$out"
+    } >"$body"
+    replace_section fleet "$body"
     rm -f "$out" "$body"
     echo "run.sh: results written to $(rel "$results")" >&2
 }

@@ -665,8 +665,10 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
     /// sockets (a restart, see [`Successor`](crate::activation::Successor)),
     /// then shuts down: accepts no more connections (the listeners leave
     /// this server's poller, and connections still queued wait for the
-    /// other process), closes connections idle between requests, answers
-    /// each request from now on with `Connection: close`, and once no
+    /// other process), closes connections idle between requests (once
+    /// idle for a second: a client using its connection gets its next
+    /// request answered rather than the connection closed under it),
+    /// answers each request from now on with `Connection: close`, and once no
     /// connection is left, or after [`ServerConfig::shutdown_timeout`],
     /// does what [`shutdown`](Server::shutdown) does. A connection accepted
     /// but not yet answered is given its first request, so that its client
@@ -680,10 +682,14 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         for listener in &self.shared.listeners {
             let _ = epoll::delete(&self.shared.epoll, listener);
         }
-        engine::close_idle_served(&self.shared);
         let deadline = Instant::now() + self.shared.config.shutdown_timeout;
-        // A bounded poll: closing connections signal nothing to wait on.
-        while self.shared.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        // A bounded poll: closing connections signal nothing to wait on,
+        // and idle ones are closed as they pass the grace period.
+        loop {
+            engine::close_idle_served(&self.shared, engine::DRAIN_IDLE_GRACE);
+            if self.shared.open.load(Ordering::SeqCst) == 0 || Instant::now() >= deadline {
+                break;
+            }
             thread::sleep(Duration::from_millis(10));
         }
         self.shutdown();

@@ -64,13 +64,10 @@ fn the_binary_shares_its_port_with_reuse_port_only() {
                 .current_dir(dir.path()),
         )
     };
-    let first = start("0");
+    let mut first = start("0");
     let port = first.addr().port().to_string();
-    let second = start(&port);
+    let mut second = start(&port);
     assert_eq!(second.addr(), first.addr());
-    for server in [&first, &second] {
-        assert_eq!(Client::connect(server.addr()).get("/").status, 200);
-    }
     let without = process::run_to_exit(
         process::basehttp()
             .args(["-b", "127.0.0.1", &port])
@@ -78,4 +75,15 @@ fn the_binary_shares_its_port_with_reuse_port_only() {
     );
     assert_eq!(without.status.code(), Some(2), "{without:?}");
     assert!(without.stderr.contains("cannot listen"), "{without:?}");
+    // Both serve: among 64 connections, each process logs some (all to
+    // one: 2^-63).
+    for n in 0..64 {
+        let mut c = Client::connect(first.addr());
+        assert_eq!(c.get(&format!("/?n={n}")).status, 200);
+    }
+    for server in [&mut first, &mut second] {
+        let exited = server.terminate();
+        assert_eq!(exited.status.code(), Some(0), "{exited:?}");
+        assert!(exited.stderr.contains("\"GET /?n="), "{exited:?}");
+    }
 }

@@ -34,6 +34,10 @@ pub(crate) struct Parked {
     /// ([`close_idle_served`](super::close_idle_served)) waits for its
     /// first request instead of closing it.
     pub(super) fresh: bool,
+    /// When the connection was last parked with nothing under way: a drain
+    /// closes it only once it has been idle for
+    /// [`DRAIN_IDLE_GRACE`](super::DRAIN_IDLE_GRACE).
+    pub(super) idle_since: Instant,
 }
 
 impl Parked {
@@ -82,6 +86,7 @@ impl Parked {
             head_deadline: None,
             body_started: None,
             fresh: true,
+            idle_since: Instant::now(),
         }
     }
 

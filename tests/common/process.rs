@@ -320,6 +320,11 @@ impl Process {
         }
     }
 
+    /// Whether the process has exited (reaping it if so).
+    pub fn has_exited(&mut self) -> bool {
+        self.exit_status().is_some()
+    }
+
     /// Sends `signal` to the process, unless it has exited and been reaped
     /// (its PID may then belong to another process).
     pub fn signal(&mut self, signal: Signal) {
