@@ -25,7 +25,7 @@ mod load;
 mod process;
 
 use basehttp::server::Pool;
-use basehttp::{Handler, HandlerResult, Request, ServerConfig};
+use basehttp::{ClientAddress, Handler, HandlerResult, Request, ServerConfig};
 use common::{Client, TestServer};
 use load::{Load, Notify, PidFd, Tally};
 use process::{Exited, Process, TIMEOUT, basehttp};
@@ -332,7 +332,8 @@ impl Handler for Ports {
         Ok(())
     }
 
-    fn log_message(&self, client: SocketAddr, _: fmt::Arguments<'_>) {
+    fn log_message(&self, client: ClientAddress, _: fmt::Arguments<'_>) {
+        let client = client.socket_addr().expect("a TCP client");
         self.logged.lock().unwrap().push(client);
     }
 }

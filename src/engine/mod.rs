@@ -806,7 +806,7 @@ pub(crate) fn close_idle_served<H: Handler>(shared: &Shared<H>, idle_for: Durati
 /// Whether bytes wait to be read on `stream` (a peek that does not block).
 /// The end of the stream, or an error, is not bytes: such a connection can
 /// be closed.
-fn bytes_waiting(stream: &TcpStream) -> bool {
+fn bytes_waiting(stream: &Stream) -> bool {
     use rustix::net::RecvFlags;
     let mut byte = [0u8; 1];
     matches!(
