@@ -216,11 +216,26 @@ fn haproxy_config(front: SocketAddr, backends: &[SocketAddr]) -> String {
 /// (`master_process off`), in the foreground, until dropped. As root too
 /// (CI): a single process never switches user.
 fn start_nginx(program: &Path, dir: &Path, front: SocketAddr, backends: &[SocketAddr]) -> Process {
-    let mut pairs = vec![("listen 80;".to_string(), format!("listen {front};"))];
-    for (i, addr) in backends.iter().enumerate() {
-        pairs.push((format!("127.0.0.1:800{}", i + 1), addr.to_string()));
-    }
-    let http = substitute(&readme_block("nginx"), &pairs);
+    let pairs: Vec<(String, String)> = backends
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| (format!("127.0.0.1:800{}", i + 1), addr.to_string()))
+        .collect();
+    start_nginx_with(program, dir, front, "nginx", &pairs)
+}
+
+/// nginx as [`start_nginx`] does, with the README's block `block` as its
+/// `http` block, listening on `front`, with `pairs` substituted.
+fn start_nginx_with(
+    program: &Path,
+    dir: &Path,
+    front: SocketAddr,
+    block: &str,
+    pairs: &[(String, String)],
+) -> Process {
+    let mut pairs = pairs.to_vec();
+    pairs.push(("listen 80;".to_string(), format!("listen {front};")));
+    let http = substitute(&readme_block(block), &pairs);
     let config = format!(
         "daemon off;\nmaster_process off;\npid nginx.pid;\nerror_log error.log;\n\
          events {{ worker_connections 1024; }}\n\
@@ -432,6 +447,68 @@ fn nginx_forwards_the_client_and_forged_headers_do_not_count() {
         }
     }
     assert!(served.iter().all(|&s| s > 0), "served: {served:?}");
+}
+
+/// The README's nginx in front of the README's backend on a Unix socket
+/// with `--trusted-proxy unix`: clients are logged by their own address,
+/// forged headers or not; the socket file goes when the backend stops.
+#[test]
+fn nginx_reaches_a_backend_on_a_unix_socket() {
+    let Some(program) = nginx() else { return };
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("www.sock");
+    let line = readme_block("nginx-unix-backend");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        (words.first(), words.last()),
+        (Some(&"basehttp"), Some(&"&")),
+        "{line}"
+    );
+    let readme_path = "/run/basehttp/www.sock";
+    let options: Vec<String> = words[1..words.len() - 1]
+        .iter()
+        .map(|w| match *w {
+            "/srv/www" => site.path().to_string_lossy().into_owned(),
+            w => w.replace(readme_path, &socket.to_string_lossy()),
+        })
+        .collect();
+    assert!(
+        options.contains(&format!("unix:{}", socket.display())),
+        "{line}"
+    );
+    let mut backend = Process::spawn(basehttp().args(&options).current_dir(site.path()));
+    let startup = backend.wait_for_stdout(|l| Some(l.to_owned()));
+    assert_eq!(
+        startup,
+        Some(format!("Serving HTTP on unix:{} ...", socket.display()))
+    );
+    let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let pairs = [(
+        readme_path.to_string(),
+        socket.to_string_lossy().into_owned(),
+    )];
+    let nginx = start_nginx_with(&program, dir.path(), front, "nginx-unix", &pairs);
+    let kinds = [
+        ("plain", ""),
+        ("xff", "X-Forwarded-For: 6.6.6.6\r\n"),
+        ("forwarded", "Forwarded: for=6.6.6.6\r\n"),
+    ];
+    for (kind, headers) in kinds {
+        let (status, body, _) = get_from_client(front, &format!("/hello.txt?{kind}"), headers);
+        assert_eq!((status, body.as_str()), (200, HELLO), "{kind}");
+    }
+    drop(nginx);
+    let logs = stop_all(std::slice::from_mut(&mut backend));
+    for (kind, _) in kinds {
+        let lines = lines_for(&logs, &format!("/hello.txt?{kind}"));
+        assert_eq!(lines.len(), 1, "{kind}: {lines:?}");
+        assert!(
+            lines[0].1.starts_with("127.0.0.2 - - ["),
+            "{kind}: {lines:?}"
+        );
+    }
+    assert!(!socket.exists(), "the socket file is removed at exit");
 }
 
 // --- Restarts under load -------------------------------------------------------
