@@ -602,6 +602,15 @@ impl<H: Handler, C: Concurrency> Server<H, C> {
         self.shared.open.load(Ordering::SeqCst)
     }
 
+    /// Worker threads alive right now: a pool's (its `serve_forever` thread
+    /// included), between [`ServerConfig::workers`] once they have all
+    /// started and [`ServerConfig::max_workers`]; the sequential server's
+    /// one thread while it serves. The threading and forking servers, which
+    /// start a thread or process per connection, have none.
+    pub fn worker_count(&self) -> usize {
+        self.shared.sched.workers.load(Ordering::SeqCst)
+    }
+
     /// Accepts and serves connections until [`shutdown`](Server::shutdown)
     /// is called, from another thread or from a signal-handling thread; then
     /// waits up to [`ServerConfig::shutdown_timeout`] for requests in flight.

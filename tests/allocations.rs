@@ -3,8 +3,9 @@
 //! pipelined, in the sequential and the pool servers. (A worker's first
 //! response fills its per-thread caches, the `Server` and `Date` lines,
 //! which allocates a few times; in a pool, a worker that served none of the
-//! warm-up requests may do so during the count. The pool may not grow
-//! here: a new thread's allocations are not a request's.)
+//! warm-up requests may do so during the count. The count starts once
+//! every worker has started, and the pool may not grow: a new thread's
+//! allocations are not a request's.)
 //!
 //! The only test in its binary, so nothing else allocates meanwhile: the
 //! client below writes from and reads into buffers made beforehand.
@@ -86,12 +87,14 @@ fn exchange(s: &mut TcpStream, batch: &[u8], depth: usize, requests: usize, buf:
     }
 }
 
-fn allocations_per_thousand<C: Concurrency>(depth: usize) -> u64 {
+/// `pool`: whether `C` is a pool, whose workers are counted in.
+fn allocations_per_thousand<C: Concurrency>(depth: usize, pool: bool) -> u64 {
     // The pool keeps its size: a worker started while the count runs (the
     // monitor may take a worker descheduled on a loaded machine for a
     // blocked one) allocates its thread, which is not a request's cost.
+    let config_workers = common::config().workers;
     let config = basehttp::ServerConfig {
-        max_workers: common::config().workers,
+        max_workers: config_workers,
         ..common::config()
     };
     let server = TestServer::<Hello, C>::start(Hello, config);
@@ -100,8 +103,14 @@ fn allocations_per_thousand<C: Concurrency>(depth: usize) -> u64 {
     s.set_nodelay(true).unwrap();
     let batch = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n".repeat(depth);
     let mut buf = vec![0u8; 64 * 1024];
-    // Warm up: the connection's and the worker's buffers reach their size.
+    // Warm up: the connection's and the worker's buffers reach their size,
+    // and every worker has started (on a loaded machine a thread the pool
+    // spawned may start late, and its start allocates).
     exchange(&mut s, &batch, depth, 200, &mut buf);
+    let workers = if pool { config_workers } else { 1 };
+    common::eventually("every worker has started", common::TIMEOUT, || {
+        server.server().worker_count() == workers
+    });
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     exchange(&mut s, &batch, depth, 1000, &mut buf);
     let after = ALLOCATIONS.load(Ordering::SeqCst);
@@ -115,16 +124,19 @@ fn keep_alive_requests_allocate_nothing() {
     let counts = [
         (
             "sequential, one at a time",
-            allocations_per_thousand::<Sequential>(1),
+            allocations_per_thousand::<Sequential>(1, false),
         ),
         (
             "sequential, pipelined 16 deep",
-            allocations_per_thousand::<Sequential>(16),
+            allocations_per_thousand::<Sequential>(16, false),
         ),
-        ("pool, one at a time", allocations_per_thousand::<Pool>(1)),
+        (
+            "pool, one at a time",
+            allocations_per_thousand::<Pool>(1, true),
+        ),
         (
             "pool, pipelined 16 deep",
-            allocations_per_thousand::<Pool>(16),
+            allocations_per_thousand::<Pool>(16, true),
         ),
     ];
     for (what, n) in counts {
