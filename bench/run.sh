@@ -283,12 +283,12 @@ run_files() {
         echo "it takes part in gzip only.${caddy_bin:+ Caddy runs \`file_server\` with \`precompressed br\` and \`encode zstd gzip\`}"
         echo "${caddy_bin:+(its default levels; it has no brotli encoder), with admin and automatic HTTPS off.}"
         echo "The HTML page is made up by the benchmark (\`html_page\` in files.rs): a blog's front page with"
-        echo "varied words, links, dates and tables, deterministic, compressing about 3:1 at gzip level 1, which"
-        echo "is harder to compress than much real HTML (4 or 5 to 1)."
+        echo "varied words, links, dates and tables, deterministic; nginx's gzip makes it 2.8 times smaller, less"
+        echo "than real pages (Rust's HTML documentation, 60 to 100 KiB: 3.5 to 5.5 times), so it is harder work."
         echo
-        echo "The machine was shared during the run: other sessions were building and two fuzzers ran at"
-        echo "\`nice 19\` on the same two cores. Absolute figures vary from run to run; the ratios measured in"
-        echo "the same run, servers taking turns in the same rounds, are the meaningful ones."
+        echo "The machine is shared: other sessions' builds and fuzzers (at \`nice 19\`) run on the same two cores"
+        echo "during a run. Absolute figures vary from run to run; ratios measured in the same run, the servers"
+        echo "taking turns in the same rounds, are the meaningful ones."
         echo
         cat "$out"
     } >"$body"

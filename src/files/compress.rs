@@ -66,32 +66,35 @@ pub const COMPRESS_MIN: u64 = 1024;
 /// precompressed copy for those.
 pub const COMPRESS_MAX: u64 = 8 * 1024 * 1024;
 
-/// The gzip level: 3 of 9, with flate2's zlib-rs backend (a pure-Rust port
+/// The gzip level: 2 of 9, with flate2's zlib-rs backend (a pure-Rust port
 /// of zlib-ng). Measured on one core, on the benchmark's 100 KiB HTML page
 /// and on 60 to 100 KiB of real HTML, CSS and JavaScript (Rust's own
-/// documentation): level 3's output is 9 to 14 % smaller than that of
-/// zlib at level 1 (nginx's default, `gzip_comp_level 1`), for 0.7 to 0.9
-/// times its CPU (0.73 ms against 0.88 ms for the 100 KiB page), so it
-/// beats nginx's default on both counts. Level 2 costs 0.5 to 0.7 times
-/// zlib's level 1 but is only 3 to 5 % smaller; level 4 is 3 % smaller
-/// than level 3 for 1.3 to 1.5 times its CPU; zlib-rs's level 1 (zlib-ng's
-/// "quick" strategy) is three times faster than level 3 but its output 20
-/// to 26 % larger than zlib's level 1. The previous backend, miniz_oxide,
-/// took 1.7 ms at level 4 for output of level 3's size: twice nginx's CPU
-/// (see BENCHMARKS.md).
-pub const GZIP_LEVEL: u32 = 3;
+/// documentation), against zlib at level 1, which is nginx's default
+/// (`gzip_comp_level 1`): level 2's output is 3 to 5 % smaller, for about
+/// half of zlib's CPU on the real files and 0.65 times on the page (0.57 ms
+/// against 0.88 ms); served, with everything else a response costs, 0.8
+/// times nginx's CPU per response (BENCHMARKS.md). Level 3 (zlib-ng's
+/// "medium" strategy) is 5 to 10 % smaller again for 1.3 to 1.5 times level
+/// 2's CPU, which came to 0.9 to 1.0 times nginx's per response: too close
+/// to nginx's for gzip, which goes to the clients that take neither zstd
+/// nor brotli (see [`CODINGS`]). Level 4 is 2 to 3 % smaller than level 3
+/// for 1.3 to 1.5 times its CPU; zlib-rs's level 1 ("quick") costs half of
+/// level 2's but its output is 20 to 26 % larger than zlib's level 1. The
+/// previous backend, miniz_oxide, took 1.7 ms at level 4 (output 7 %
+/// smaller than level 2's): twice nginx's CPU per response.
+pub const GZIP_LEVEL: u32 = 2;
 
-/// The brotli quality: 5 of 11. On the same files quality 4 comes out only
-/// 1 to 8 % smaller than gzip at [`GZIP_LEVEL`], at two to four times its
-/// CPU; quality 5 is 8 to 14 % smaller than gzip, at some four times its
+/// The brotli quality: 5 of 11. On the same files quality 4 comes out 8
+/// to 15 % smaller than gzip at [`GZIP_LEVEL`], at two to four times its
+/// CPU; quality 5 is 13 to 21 % smaller than gzip, at some four times its
 /// CPU (3 ms or so for 100 KiB). The top qualities are for precompressed
 /// files, made once.
 pub const BROTLI_QUALITY: u32 = 5;
 
 /// The zstd level: 3 of 19, zstd's own default. On the same files its
-/// output is within 3 % of gzip's at [`GZIP_LEVEL`], either way, at about
-/// two thirds of its CPU (0.5 ms for 100 KiB); level 5 is 2 to 7 % smaller
-/// at twice level 3's CPU or more.
+/// output is 5 to 9 % smaller than gzip's at [`GZIP_LEVEL`], for two thirds
+/// to nine tenths of its CPU (0.5 ms for 100 KiB); level 5 is 2 to 7 %
+/// smaller again at twice level 3's CPU or more.
 pub const ZSTD_LEVEL: i32 = 3;
 
 /// The zstd window: 2^20 bytes (1 MiB), as for brotli; also what a zstd
@@ -129,11 +132,11 @@ pub enum Coding {
 
 /// The codings of this build, in order of preference among equal weights:
 /// zstd, then brotli, then gzip. Compressing per request, CPU counts: zstd
-/// at [`ZSTD_LEVEL`] costs about two thirds of gzip's CPU at
-/// [`GZIP_LEVEL`] for output of about the same size, brotli at
-/// [`BROTLI_QUALITY`] 8 to 14 % smaller at some four times gzip's CPU, so
-/// zstd goes first to the browsers that take it (Chrome and Firefox since
-/// 2024), brotli to the others (Safari), gzip to everyone else.
+/// at [`ZSTD_LEVEL`] costs a little less than gzip at [`GZIP_LEVEL`] for
+/// output 5 to 9 % smaller, brotli at [`BROTLI_QUALITY`] 13 to 21 %
+/// smaller than gzip's at some four times its CPU, so zstd goes first to
+/// the browsers that take it (Chrome and Firefox since 2024), brotli to
+/// the others (Safari), gzip to everyone else (tools, older clients).
 /// Precompressed files, made once, go the other way
 /// ([`PRECOMPRESSED`](super::PRECOMPRESSED)): brotli first.
 pub const CODINGS: &[Coding] = &[
