@@ -155,6 +155,13 @@ pub struct ProcStatus {
     pub threads: u64,
 }
 
+/// Resets the peak resident set size (VmHWM) of process `pid` to its
+/// current one, by writing `5` to `/proc/PID/clear_refs` (Linux 4.0 and
+/// later), so that a later VmHWM tells the peak of what came after.
+pub fn reset_peak_rss(pid: u32) -> io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
 /// Reads `/proc/PID/status`.
 pub fn proc_status(pid: u32) -> io::Result<ProcStatus> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

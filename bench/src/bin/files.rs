@@ -15,9 +15,10 @@
 //!    compress in that coding on the fly); and a precompressed `.br`
 //!    sidecar fetched with `Accept-Encoding: br` beside a plain file of the
 //!    sidecar's size (basehttp, and Caddy with `precompressed br`).
-//! 2. Streaming: one client reads a sparse 4 GiB file to the end, then the
-//!    server's peak resident memory (VmHWM) is read. The file is read once
-//!    beforehand so every server finds it in the page cache.
+//! 2. Streaming: the server's peak resident memory (VmHWM) is reset, one
+//!    client reads a sparse 4 GiB file to the end, then VmHWM is read. The
+//!    file is read once beforehand so every server finds it in the page
+//!    cache.
 //! 3. Multi-range: a freshly started server of each kind answers wrk's
 //!    requests for 8 ranges of 64 KiB spread over a sparse 1 GiB file,
 //!    then its VmHWM is read.
@@ -35,7 +36,8 @@
 
 use basehttp::files::{Coding, Encoder};
 use basehttp_bench::{
-    CommandLine, Pinning, Server, median, mib, parse_response_head, proc_status, run_wrk, thousands,
+    CommandLine, Pinning, Server, median, mib, parse_response_head, proc_status, reset_peak_rss,
+    run_wrk, thousands,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -767,6 +769,7 @@ fn main() {
 
     // Streaming a sparse 4 GiB file, one server at a time.
     let mut streams = Vec::new();
+    let mut stream_notes: Vec<String> = Vec::new();
     if o.stream {
         // Read it once first, so that whichever server goes first does not
         // pay alone for filling the page cache with the file's zero pages.
@@ -776,8 +779,16 @@ fn main() {
             eprintln!("files: reading {}: {e}", BIG.0);
         }
         for s in &servers {
+            // The peak of the stream alone, not of the rounds before it.
+            if let Err(e) = reset_peak_rss(s.pid()) {
+                stream_notes.push(format!(
+                    "{}: VmHWM not reset ({e}): its figure is the peak of its whole run",
+                    s.name
+                ));
+            }
+            let rss = s.status().map_or(0, |st| st.vm_rss_kib);
             let result = stream(s, &format!("/{}", BIG.0), BIG.1);
-            streams.push((s.name.clone(), result));
+            streams.push((s.name.clone(), rss, result));
         }
     }
 
@@ -863,17 +874,21 @@ fn main() {
     }
     if !streams.is_empty() {
         println!();
-        println!("Streaming a sparse {} file to one client:", human(BIG.1));
+        println!(
+            "Streaming a sparse {} file to one client, after the rounds; each server's VmHWM is reset to its VmRSS first (`/proc/PID/clear_refs`), so that it is the peak of the stream (the VmRSS before counts what the allocator kept from the rounds):",
+            human(BIG.1)
+        );
         println!();
-        println!("| server | bytes received | time | server VmHWM after |");
-        println!("| --- | ---: | ---: | ---: |");
-        for (name, result) in &streams {
+        println!("| server | bytes received | time | server VmRSS before | server VmHWM after |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for (name, rss, result) in &streams {
             match result {
                 Ok((got, elapsed, hwm)) => {
                     println!(
-                        "| {name} | {} | {:.2} s | {} |",
+                        "| {name} | {} | {:.2} s | {} | {} |",
                         thousands(*got),
                         elapsed.as_secs_f64(),
+                        mib(*rss),
                         mib(*hwm)
                     );
                     if *name == "basehttp" {
@@ -887,8 +902,12 @@ fn main() {
                         ));
                     }
                 }
-                Err(e) => println!("| {name} | failed: {e} | | |"),
+                Err(e) => println!("| {name} | failed: {e} | | | |"),
             }
+        }
+        for n in &stream_notes {
+            println!();
+            println!("{n}.");
         }
     }
     report_extras(&names, &extras, &mut bar_lines);
