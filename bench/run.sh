@@ -7,9 +7,14 @@
 #
 #   idle   the connection model: 10,000 idle keep-alive connections,
 #          1,000 slowloris connections, sequential mode (bench/src/bin/idle.rs)
-#   files  static files: the basehttp binary against nginx and Python's
-#          http.server, 13 B / 4 KiB / 1 MiB at 16 and 64 connections, and a
-#          sparse 4 GiB file streamed (bench/src/bin/files.rs)
+#   files  static files: the basehttp binary against nginx, Python's
+#          http.server and Caddy (when installed: Debian's `caddy` package;
+#          skipped without it), 13 B / 4 KiB / 1 MiB at 16 and 64
+#          connections, a 100 KiB HTML page compressed on the fly (gzip
+#          against nginx's `gzip on`, br, zstd), a precompressed `.br`
+#          against a plain file of its size, a sparse 4 GiB file streamed,
+#          and multi-range requests on a sparse 1 GiB file
+#          (bench/src/bin/files.rs)
 #   forms  a 1 GiB multipart upload through the post example against Python's
 #          python-multipart, and 100,000 urlencoded fields
 #          (bench/src/bin/form_upload.rs)
@@ -252,13 +257,22 @@ run_files() {
     body="$(mktemp)"
     # python3 as found on PATH, named as such in BENCHMARKS.md.
     local python_bin=python3
+    # Caddy only where it is installed (Debian packages it as `caddy`).
+    local caddy_bin caddy_args=() caddy_version=""
+    caddy_bin="$(command -v caddy 2>/dev/null || true)"
+    if [ -n "$caddy_bin" ]; then
+        caddy_args=(--caddy "$caddy_bin")
+        caddy_version="; Caddy $("$caddy_bin" version 2>/dev/null | cut -d' ' -f1)"
+    else
+        echo "run.sh: caddy is not installed: the files benchmark runs without it" >&2
+    fi
     run_program files files --basehttp "$(rel "$root_target/release/basehttp")" \
-        --nginx "$nginx" --python "$python_bin"
+        --nginx "$nginx" --python "$python_bin" "${caddy_args[@]}"
     {
-        echo "## Static files: basehttp, nginx and Python's http.server"
+        echo "## Static files: basehttp, nginx, Python's http.server${caddy_bin:+ and Caddy}"
         echo
         echo "$(machine_line)."
-        echo "$(versions_line); $("$python_bin" --version 2>&1); $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
+        echo "$(versions_line); $("$python_bin" --version 2>&1)$caddy_version; $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
         echo
         command_paragraph files
         echo
@@ -275,6 +289,19 @@ run_files() {
         echo "unbuffered sends on a connection that keeps Nagle's algorithm on: each response waits for the"
         echo "client's delayed ACK (up to 40 ms). That is how \`http.server\` behaves with HTTP/1.1, not a flaw of"
         echo "the measurement."
+        echo
+        echo "Compression: basehttp compresses on the fly by default (gzip through flate2's zlib-rs backend at"
+        echo "level $(awk '/^pub const GZIP_LEVEL/ { gsub(";", ""); print $NF }' "$root/src/files/compress.rs"), brotli, zstd); nginx has \`gzip on\` and gzip's other settings at their defaults"
+        echo "(\`gzip_comp_level 1\`, \`gzip_types text/html\`), and Debian's nginx has no brotli or zstd module, so"
+        echo "it takes part in gzip only.${caddy_bin:+ Caddy runs \`file_server\` with \`precompressed br\` and \`encode zstd gzip\`}"
+        echo "${caddy_bin:+(its default levels; it has no brotli encoder), with admin and automatic HTTPS off.}"
+        echo "The HTML page is made up by the benchmark (\`html_page\` in files.rs): a blog's front page with"
+        echo "varied words, links, dates and tables, deterministic; nginx's gzip makes it 2.8 times smaller, less"
+        echo "than real pages (Rust's HTML documentation, 60 to 100 KiB: 3.5 to 5.5 times), so it is harder work."
+        echo
+        echo "The machine is shared: other sessions' builds and fuzzers (at \`nice 19\`) run on the same two cores"
+        echo "during a run. Absolute figures vary from run to run; ratios measured in the same run, the servers"
+        echo "taking turns in the same rounds, are the meaningful ones."
         echo
         cat "$out"
     } >"$body"

@@ -843,6 +843,20 @@ fn sidecars_follow_the_directory_rules_and_the_cache() {
         ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
         GZIP
     );
+    // A sidecar kept open is trusted only while it is the same file:
+    // replaced, the new one is sent; removed, the plain file.
+    let newer = [GZIP, GZIP].concat();
+    fs::write(root.join("bare.js.gz.new"), &newer).unwrap();
+    fs::rename(root.join("bare.js.gz.new"), root.join("bare.js.gz")).unwrap();
+    assert_eq!(
+        ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
+        newer
+    );
+    fs::remove_file(root.join("bare.js.gz")).unwrap();
+    assert_eq!(
+        ask(&mut c, "GET", "/bare.js", &["Accept-Encoding: gzip"]).body,
+        PLAIN
+    );
     // A path too long to be put together on the stack.
     let long = format!("{}/{}.js", "d".repeat(200), "f".repeat(100));
     fs::create_dir(root.join("d".repeat(200))).unwrap();

@@ -26,7 +26,11 @@ pub const OPEN_FILE_CACHE: usize = 1024;
 #[derive(Debug)]
 pub(super) struct OpenFiles {
     files: RwLock<HashMap<Box<[u8]>, Arc<CachedFile>>>,
-    /// `0` keeps nothing.
+    /// Precompressed copies sent in place of a file, by their own path
+    /// (`app.js.br`): apart from `files`, whose keys are request paths, as
+    /// a request for `app.js.br` itself gets other headers.
+    sidecars: RwLock<HashMap<Box<[u8]>, Arc<CachedFile>>>,
+    /// `0` keeps nothing; at most this many of each kind.
     capacity: usize,
 }
 
@@ -35,6 +39,7 @@ impl OpenFiles {
     pub(super) fn new(capacity: usize) -> Self {
         OpenFiles {
             files: RwLock::new(HashMap::new()),
+            sidecars: RwLock::new(HashMap::new()),
             capacity,
         }
     }
@@ -74,20 +79,45 @@ impl OpenFiles {
         let Ok(file) = file.try_clone() else {
             return;
         };
-        let mut files = write_lock(&self.files);
-        if files.len() >= self.capacity {
-            // Crude but bounded: start over rather than track recency.
-            files.clear();
+        let entry = Arc::new(CachedFile::new(path, file, stat, meta.clone()));
+        self.insert(&self.files, target.cache_key(), entry);
+    }
+
+    /// The precompressed copy at `path` (a file's path with the coding's
+    /// suffix), kept from an earlier request, if `now` (a `stat` of that
+    /// path the caller has just made) says it is still the same file.
+    pub(super) fn get_sidecar(&self, path: &[u8], now: &Stat) -> Option<Arc<CachedFile>> {
+        if self.capacity == 0 {
+            return None;
         }
-        files.insert(
-            target.cache_key().into(),
-            Arc::new(CachedFile {
-                path: path.into(),
-                file,
-                stat: *stat,
-                meta: meta.clone(),
-            }),
-        );
+        let hit = Arc::clone(read_lock(&self.sidecars).get(path)?);
+        if same_file(now, &hit.stat) {
+            Some(hit)
+        } else {
+            write_lock(&self.sidecars).remove(path);
+            None
+        }
+    }
+
+    /// Keeps an opened precompressed copy for the next request.
+    pub(super) fn remember_sidecar(&self, entry: &Arc<CachedFile>) {
+        if self.capacity > 0 {
+            self.insert(&self.sidecars, &entry.path, Arc::clone(entry));
+        }
+    }
+
+    fn insert(
+        &self,
+        map: &RwLock<HashMap<Box<[u8]>, Arc<CachedFile>>>,
+        key: &[u8],
+        entry: Arc<CachedFile>,
+    ) {
+        let mut map = write_lock(map);
+        if map.len() >= self.capacity {
+            // Crude but bounded: start over rather than track recency.
+            map.clear();
+        }
+        map.insert(key.into(), entry);
     }
 }
 
@@ -101,6 +131,19 @@ pub(super) struct CachedFile {
     stat: Stat,
     /// Its headers, formatted once.
     pub(super) meta: FileMeta,
+}
+
+impl CachedFile {
+    /// The entry for `file`, opened at `path`, which `fstat` described as
+    /// `stat`, with the headers `meta`.
+    pub(super) fn new(path: Vec<u8>, file: File, stat: &Stat, meta: FileMeta) -> Self {
+        CachedFile {
+            path: path.into(),
+            file,
+            stat: *stat,
+            meta,
+        }
+    }
 }
 
 impl fmt::Debug for CachedFile {

@@ -60,30 +60,41 @@ pub const COMPRESS_MIN: u64 = 1024;
 
 /// The largest file compressed on the fly: 8 MiB. Compression costs CPU
 /// for every request, not once: at the chosen levels one core encodes some
-/// 30 to 80 MiB of text a second, so 8 MiB holds a worker and a core for up
-/// to a quarter of a second. Larger text files (logs, data dumps) go out
-/// plain, at `sendfile` speed; ship a precompressed copy for those.
+/// 30 to 250 MiB of text a second (brotli the slowest, zstd the fastest),
+/// so 8 MiB can hold a worker and a core for a quarter of a second. Larger
+/// text files (logs, data dumps) go out plain, at `sendfile` speed; ship a
+/// precompressed copy for those.
 pub const COMPRESS_MAX: u64 = 8 * 1024 * 1024;
 
-/// The gzip level: 4 of 9. Measured with the pure-Rust encoder
-/// (miniz_oxide) on 60 to 100 KiB of HTML, CSS and JavaScript: level 4's
-/// output is within 1 to 3 % of level 6's at about half its CPU (some 1 to
-/// 1.5 ms for 100 KiB); level 1 is several times faster but its output 30
-/// to 45 % larger, level 2 10 to 15 % larger; above 6 the time grows for
-/// almost nothing. (nginx's default is level 1, Caddy's 5.)
-pub const GZIP_LEVEL: u32 = 4;
+/// The gzip level: 2 of 9, with flate2's zlib-rs backend (a pure-Rust port
+/// of zlib-ng). Measured on one core, on the benchmark's 100 KiB HTML page
+/// and on 60 to 100 KiB of real HTML, CSS and JavaScript (Rust's own
+/// documentation), against zlib at level 1, which is nginx's default
+/// (`gzip_comp_level 1`): level 2's output is 3 to 5 % smaller, for about
+/// half of zlib's CPU on the real files and 0.65 times on the page (0.57 ms
+/// against 0.88 ms); served, with everything else a response costs, 0.8
+/// times nginx's CPU per response (BENCHMARKS.md). Level 3 (zlib-ng's
+/// "medium" strategy) is 5 to 10 % smaller again for 1.3 to 1.5 times level
+/// 2's CPU, which came to 0.9 to 1.0 times nginx's per response: too close
+/// to nginx's for gzip, which goes to the clients that take neither zstd
+/// nor brotli (see [`CODINGS`]). Level 4 is 2 to 3 % smaller than level 3
+/// for 1.3 to 1.5 times its CPU; zlib-rs's level 1 ("quick") costs half of
+/// level 2's but its output is 20 to 26 % larger than zlib's level 1. The
+/// previous backend, miniz_oxide, took 1.7 ms at level 4 (output 7 %
+/// smaller than level 2's): twice nginx's CPU per response.
+pub const GZIP_LEVEL: u32 = 2;
 
-/// The brotli quality: 5 of 11. On the same files quality 4 comes out no
-/// smaller than gzip at level 6, so it would spend gzip's CPU for gzip's
-/// size; quality 5 is 5 to 8 % smaller than [`GZIP_LEVEL`]'s output, at
-/// about one and a half to twice its CPU (2 to 3 ms for 100 KiB). The top
-/// qualities are for precompressed files, made once.
+/// The brotli quality: 5 of 11. On the same files quality 4 comes out 8
+/// to 15 % smaller than gzip at [`GZIP_LEVEL`], at two to four times its
+/// CPU; quality 5 is 13 to 21 % smaller than gzip, at some four times its
+/// CPU (3 ms or so for 100 KiB). The top qualities are for precompressed
+/// files, made once.
 pub const BROTLI_QUALITY: u32 = 5;
 
 /// The zstd level: 3 of 19, zstd's own default. On the same files its
-/// output is 4 to 7 % larger than gzip's at [`GZIP_LEVEL`], at a fifth to
-/// a tenth of its CPU (some 0.25 ms for 100 KiB); level 5 matches gzip's
-/// size at three to four times level 3's CPU.
+/// output is 5 to 9 % smaller than gzip's at [`GZIP_LEVEL`], for two thirds
+/// to nine tenths of its CPU (0.5 ms for 100 KiB); level 5 is 2 to 7 %
+/// smaller again at twice level 3's CPU or more.
 pub const ZSTD_LEVEL: i32 = 3;
 
 /// The zstd window: 2^20 bytes (1 MiB), as for brotli; also what a zstd
@@ -121,11 +132,12 @@ pub enum Coding {
 
 /// The codings of this build, in order of preference among equal weights:
 /// zstd, then brotli, then gzip. Compressing per request, CPU counts: zstd
-/// at [`ZSTD_LEVEL`] costs a fifth to a tenth of gzip's CPU for output 4 to
-/// 7 % larger, brotli at [`BROTLI_QUALITY`] 12 % smaller than zstd's at
-/// ten times its CPU, so zstd goes first to the browsers that take it
-/// (Chrome and Firefox since 2024), brotli to the others (Safari), gzip
-/// to everyone else. Precompressed files, made once, go the other way
+/// at [`ZSTD_LEVEL`] costs a little less than gzip at [`GZIP_LEVEL`] for
+/// output 5 to 9 % smaller, brotli at [`BROTLI_QUALITY`] 13 to 21 %
+/// smaller than gzip's at some four times its CPU, so zstd goes first to
+/// the browsers that take it (Chrome and Firefox since 2024), brotli to
+/// the others (Safari), gzip to everyone else (tools, older clients).
+/// Precompressed files, made once, go the other way
 /// ([`PRECOMPRESSED`](super::PRECOMPRESSED)): brotli first.
 pub const CODINGS: &[Coding] = &[
     #[cfg(feature = "zstd")]

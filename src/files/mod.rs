@@ -462,9 +462,9 @@ impl SimpleHttpRequestHandler {
         meta: &FileMeta,
         rel: &[u8],
     ) -> HandlerResult {
-        let sidecars = precompressed::find(r, &self.root, rel, &meta.content_type);
+        let sidecars = precompressed::find(r, &self.root, &self.cache, rel, &meta.content_type);
         let (file, meta, coding) = match &sidecars.chosen {
-            Some(s) => (&s.file, &s.meta, Some(s.coding)),
+            Some(s) => (&s.file.file, &s.file.meta, Some(s.coding)),
             None => (file, meta, None),
         };
         let on_the_fly = self.on_the_fly(r, meta, rel, coding.is_none());

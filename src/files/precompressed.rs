@@ -13,8 +13,11 @@
 //! never hands the compressed bytes to a client that cannot decode them.
 //!
 //! Cost: a file request makes one `stat` per coding to find its sidecars.
+//! The one sent stays open in the open-file cache, as plain files do, so
+//! that sending it again costs no more than sending a plain file: that
+//! `stat` says whether it is still the same file.
 
-use super::cache::FileMeta;
+use super::cache::{CachedFile, FileMeta, OpenFiles};
 use super::negotiate::{Quality, named_quality};
 use super::path::Root;
 use crate::handler::Request;
@@ -23,6 +26,7 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The content codings of which a file may have a precompressed copy
 /// beside it, with the copy's suffix, in order of preference when the
@@ -41,9 +45,9 @@ pub(super) struct Sidecars {
 
 /// An opened precompressed copy.
 pub(super) struct Sidecar {
-    pub(super) file: File,
-    /// Its headers: its own length, time and tag, the original's type.
-    pub(super) meta: FileMeta,
+    /// The open file and its headers: its own length, time and tag, the
+    /// original's type.
+    pub(super) file: Arc<CachedFile>,
     /// The `Content-Encoding` value.
     pub(super) coding: &'static str,
 }
@@ -52,9 +56,17 @@ pub(super) struct Sidecar {
 /// root, as for [`Root::open`]) whose type is `content_type`, and opens the
 /// one the request's `Accept-Encoding` weighs highest, if any. A sidecar
 /// that cannot be opened safely (a link leading outside, no permission) is
-/// passed over, and the plain file is sent.
-pub(super) fn find(r: &Request<'_>, root: &Root, rel: &[u8], content_type: &str) -> Sidecars {
-    let mut best: Option<(Quality, usize)> = None;
+/// passed over, and the plain file is sent. The copy is taken from `cache`
+/// if it holds it and the look-up's `stat` says it is unchanged, else
+/// opened and kept there.
+pub(super) fn find(
+    r: &Request<'_>,
+    root: &Root,
+    cache: &OpenFiles,
+    rel: &[u8],
+    content_type: &str,
+) -> Sidecars {
+    let mut best: Option<(Quality, usize, rustix::fs::Stat)> = None;
     let mut vary = false;
     for (i, (coding, suffix)) in PRECOMPRESSED.iter().enumerate() {
         let Some(stat) = stat_sidecar(root, rel, suffix) else {
@@ -66,11 +78,25 @@ pub(super) fn find(r: &Request<'_>, root: &Root, rel: &[u8], content_type: &str)
         vary = true;
         let q = quality(r, coding);
         // Strictly greater: among equal weights the earlier coding wins.
-        if q > 0 && best.is_none_or(|(b, _)| q > b) {
-            best = Some((q, i));
+        if q > 0 && best.is_none_or(|(b, _, _)| q > b) {
+            best = Some((q, i, stat));
         }
     }
-    let chosen = best.and_then(|(_, i)| open(root, rel, i, content_type));
+    let chosen = best.and_then(|(_, i, stat)| {
+        let path = sidecar_path(rel, PRECOMPRESSED[i].1);
+        let file = match cache.get_sidecar(&path, &stat) {
+            Some(hit) => hit,
+            None => {
+                let opened = Arc::new(open(root, path, rel, i, content_type)?);
+                cache.remember_sidecar(&opened);
+                opened
+            }
+        };
+        Some(Sidecar {
+            file,
+            coding: PRECOMPRESSED[i].0,
+        })
+    });
     Sidecars { vary, chosen }
 }
 
@@ -110,11 +136,17 @@ pub(super) fn quality(r: &Request<'_>, coding: &str) -> Quality {
         .unwrap_or(0)
 }
 
-/// Opens sidecar `i` of `rel`, if it is still a regular file reachable
-/// inside the root.
-fn open(root: &Root, rel: &[u8], i: usize, content_type: &str) -> Option<Sidecar> {
-    let (coding, suffix) = PRECOMPRESSED[i];
-    let fd = root.open(&sidecar_path(rel, suffix)).ok()?;
+/// Opens sidecar `i` of `rel`, found at `path`, if it is still a regular
+/// file reachable inside the root.
+fn open(
+    root: &Root,
+    path: Vec<u8>,
+    rel: &[u8],
+    i: usize,
+    content_type: &str,
+) -> Option<CachedFile> {
+    let coding = PRECOMPRESSED[i].0;
+    let fd = root.open(&path).ok()?;
     let stat = rustix::fs::fstat(&fd).ok()?;
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return None;
@@ -127,9 +159,5 @@ fn open(root: &Root, rel: &[u8], i: usize, content_type: &str) -> Option<Sidecar
         meta.etag
             .insert_str(meta.etag.len() - 1, &format!("-{coding}"));
     }
-    Some(Sidecar {
-        file: File::from(fd),
-        meta,
-        coding,
-    })
+    Some(CachedFile::new(path, File::from(fd), &stat, meta))
 }
