@@ -299,8 +299,8 @@ run_files() {
         echo "varied words, links, dates and tables, deterministic; nginx's gzip makes it 2.8 times smaller, less"
         echo "than real pages (Rust's HTML documentation, 60 to 100 KiB: 3.5 to 5.5 times), so it is harder work."
         echo
-        echo "The machine is shared: other sessions' builds and fuzzers (at \`nice 19\`) run on the same two cores"
-        echo "during a run. Absolute figures vary from run to run; ratios measured in the same run, the servers"
+        echo "The machine may be shared: other sessions' builds and fuzzers (at \`nice 19\`) can run on the same two"
+        echo "cores during a run. Absolute figures vary from run to run; ratios measured in the same run, the servers"
         echo "taking turns in the same rounds, are the meaningful ones."
         echo
         cat "$out"
