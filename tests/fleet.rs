@@ -101,29 +101,12 @@ fn substitute(text: &str, pairs: &[(String, String)]) -> String {
 
 // --- Programs, processes, addresses ------------------------------------------
 
-/// The path of `program` on `PATH` (or in `/usr/sbin`, where Debian puts
-/// nginx and haproxy), or `None` after a `SKIPPED:` line; a failure
-/// instead when `variable` is `1`.
-fn require(program: &str, variable: &str, package: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        let required = std::env::var_os(variable).is_some_and(|v| v == "1");
-        assert!(!required, "{program} is not installed, and {variable}=1");
-        eprintln!("SKIPPED: {program} is not installed (Debian package `{package}`)");
-    }
-    found
-}
-
 fn haproxy() -> Option<PathBuf> {
-    require("haproxy", "BASEHTTP_REQUIRE_HAPROXY", "haproxy")
+    process::require("haproxy", "BASEHTTP_REQUIRE_HAPROXY", "haproxy")
 }
 
 fn nginx() -> Option<PathBuf> {
-    require("nginx", "BASEHTTP_REQUIRE_NGINX", "nginx")
+    process::require("nginx", "BASEHTTP_REQUIRE_NGINX", "nginx")
 }
 
 /// A free port on 127.0.0.1 for a proxy, which cannot be told port 0: the
@@ -751,10 +734,22 @@ fn a_restart_answers_the_next_request_of_a_connection_in_use() {
     first.signal(Signal::USR2);
     let next = notify.ready().expect("the new copy's READY=1");
     copies.add(next);
-    // The old process drains from now on (it was told before systemd).
-    let answer = idle.get("/hello.txt");
-    assert_eq!((answer.status, answer.text()), (200, HELLO));
-    assert_eq!(answer.header("Connection"), Some("close"));
+    // The new copy told the old process before systemd, but the old one
+    // starts its drain only as it reads that: until then an answer may
+    // still keep the connection. Every request is answered, none reset,
+    // and once the drain has begun the answer says `Connection: close`.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let answer = idle.get("/hello.txt");
+        assert_eq!((answer.status, answer.text()), (200, HELLO));
+        if answer.header("Connection") == Some("close") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old process did not begin its drain within {TIMEOUT:?}"
+        );
+    }
     let head = read_rest_of_answer(&mut download, start);
     assert!(!head.contains("Connection: close"), "{head}");
     let mut download = Client::from_stream(download);

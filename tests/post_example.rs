@@ -156,21 +156,17 @@ fn seed_curl_transcript() {
     let files = tempdir();
     let file = files.path().join("BaseHTTPServer_GET.py");
     std::fs::write(&file, vec![b'#'; 2222]).expect("write file");
-    let output = match Command::new("curl")
+    let Some(curl) = process::require("curl", "BASEHTTP_REQUIRE_CURL", "curl") else {
+        return;
+    };
+    let output = Command::new(curl)
         .args(["-sS", "--max-time", "60"])
         .arg(p.url("/"))
         .args(["-F", "name=dhellmann", "-F", "foo=bar", "-F"])
         .arg(format!("datafile=@{}", file.display()))
         .stdin(Stdio::null())
         .output()
-    {
-        Ok(o) => o,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIP seed_curl_transcript: cannot run curl ({e}); apt-get install curl");
-            return;
-        }
-        Err(e) => panic!("cannot run curl: {e}"),
-    };
+        .expect("run curl");
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).expect("UTF-8");
     let (client, rest) = text.split_once('\n').expect("lines");

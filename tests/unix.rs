@@ -267,10 +267,9 @@ fn site() -> tempfile::TempDir {
 
 #[test]
 fn curl_gets_a_file_from_the_binary_on_a_unix_socket() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipped: curl is not installed (Debian's curl package)");
+    let Some(curl) = process::require("curl", "BASEHTTP_REQUIRE_CURL", "curl") else {
         return;
-    }
+    };
     let dir = site();
     // Large enough for sendfile, and not compressible on the fly.
     let big = pattern(3 << 20);
@@ -281,7 +280,7 @@ fn curl_gets_a_file_from_the_binary_on_a_unix_socket() {
     let out = sockets.path().join("out");
     for file in ["hello.txt", "big.bin"] {
         let exited = run_to_exit(
-            Command::new("curl")
+            Command::new(&curl)
                 .args(["-sS", "--fail", "--max-time", "30", "--unix-socket"])
                 .arg(&path)
                 .arg("-o")
@@ -462,16 +461,9 @@ fn a_proxy_protocol_header_from_a_unix_peer_names_the_client() {
 /// `X-Forwarded-For`.
 #[test]
 fn haproxy_with_a_unix_socket_backend_passes_the_client_address() {
-    if Command::new("haproxy").arg("-v").output().is_err() {
-        // .ci/run installs it and sets this, so that CI cannot skip it.
-        let required = std::env::var_os("BASEHTTP_REQUIRE_HAPROXY").is_some_and(|v| v == "1");
-        assert!(
-            !required,
-            "haproxy is not installed, and BASEHTTP_REQUIRE_HAPROXY=1"
-        );
-        eprintln!("SKIPPED: haproxy is not installed (Debian package `haproxy`)");
+    let Some(program) = process::require("haproxy", "BASEHTTP_REQUIRE_HAPROXY", "haproxy") else {
         return;
-    }
+    };
     let dir = site();
     let sockets = tempfile::tempdir().unwrap();
     let path = socket_path(&sockets);
@@ -504,7 +496,7 @@ fn haproxy_with_a_unix_socket_backend_passes_the_client_address() {
         }
     }
     let haproxy = KillOnDrop(
-        Command::new("haproxy")
+        Command::new(&program)
             .args(["-db", "-f"])
             .arg(&cfg)
             .stdout(std::process::Stdio::null())

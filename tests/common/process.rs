@@ -486,6 +486,25 @@ impl Drop for Process {
     }
 }
 
+/// The path of `program` on `PATH` (or in `/usr/sbin`, where Debian puts
+/// nginx and haproxy), or `None` after a `SKIPPED:` line: a test without
+/// it returns early. A failure instead when the environment variable
+/// `variable` is `1`, as `.ci/run` sets it, so that CI cannot skip.
+#[allow(dead_code)] // not every test binary that includes this uses it
+pub fn require(program: &str, variable: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let required = std::env::var_os(variable).is_some_and(|v| v == "1");
+        assert!(!required, "{program} is not installed, and {variable}=1");
+        eprintln!("SKIPPED: {program} is not installed (Debian package `{package}`)");
+    }
+    found
+}
+
 /// Runs `command` (standard input empty) to its exit, bounded by
 /// [`TIMEOUT`]: a process still running then is killed and fails the test.
 pub fn run_to_exit(command: &mut Command) -> Exited {
