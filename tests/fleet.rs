@@ -157,6 +157,16 @@ fn backend(options: &[String], site: &Path, notify: Option<&Notify>) -> Process 
     process
 }
 
+/// The `count` backends of the README's block `name`, serving `site`, and
+/// their addresses.
+fn readme_fleet(name: &str, count: usize, site: &Path) -> (Vec<Process>, Vec<SocketAddr>) {
+    let options = readme_backends(name);
+    assert_eq!(options.len(), count, "{name}");
+    let backends: Vec<Process> = options.iter().map(|o| backend(o, site, None)).collect();
+    let addrs = backends.iter().map(Process::addr).collect();
+    (backends, addrs)
+}
+
 /// Waits (bounded) until something accepts connections at `addr`.
 fn wait_listening(what: &str, addr: SocketAddr, proxy: &mut Process) {
     common::eventually(&format!("{what} listens on {addr}"), TIMEOUT, || {
@@ -286,13 +296,7 @@ fn lines_for<'a>(logs: &'a [Exited], path: &str) -> Vec<(usize, &'a str)> {
 fn haproxy_spreads_requests_and_each_backend_logs_the_client() {
     let Some(program) = haproxy() else { return };
     let site = site();
-    let options = readme_backends("haproxy-backends");
-    assert_eq!(options.len(), 3);
-    let mut backends: Vec<Process> = options
-        .iter()
-        .map(|o| backend(o, site.path(), None))
-        .collect();
-    let addrs: Vec<SocketAddr> = backends.iter().map(Process::addr).collect();
+    let (mut backends, addrs) = readme_fleet("haproxy-backends", 3, site.path());
     let dir = tempfile::tempdir().unwrap();
     let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let _haproxy = start_haproxy(&program, &haproxy_config(front, &addrs), dir.path(), front);
@@ -390,13 +394,7 @@ fn haproxy_passes_each_clients_source_port() {
 fn nginx_forwards_the_client_and_forged_headers_do_not_count() {
     let Some(program) = nginx() else { return };
     let site = site();
-    let options = readme_backends("nginx-backends");
-    assert_eq!(options.len(), 2);
-    let mut backends: Vec<Process> = options
-        .iter()
-        .map(|o| backend(o, site.path(), None))
-        .collect();
-    let addrs: Vec<SocketAddr> = backends.iter().map(Process::addr).collect();
+    let (mut backends, addrs) = readme_fleet("nginx-backends", 2, site.path());
     let dir = tempfile::tempdir().unwrap();
     let front = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let _nginx = start_nginx(&program, dir.path(), front, &addrs);

@@ -49,7 +49,12 @@ fn notified_pid(socket: &UnixDatagram) -> u32 {
 
 /// One request on a new connection: whether it was answered in full.
 fn one_request(addr: SocketAddr) -> Result<(), String> {
-    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    request_on(TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?)
+}
+
+/// `GET /hello.txt` on the new connection `s`: whether it was answered in
+/// full.
+fn request_on(mut s: impl Read + Write) -> Result<(), String> {
     s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut answer = Vec::new();
@@ -257,18 +262,7 @@ fn a_restarted_copy_restarts_again() {
 /// One request on a new connection to the Unix socket at `path`: whether
 /// it was answered in full.
 fn one_unix_request(path: &std::path::Path) -> Result<(), String> {
-    let mut s = UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?;
-    s.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let answer = String::from_utf8_lossy(&answer);
-    if answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("Hello, World!") {
-        Ok(())
-    } else {
-        Err(format!("answer: {answer:?}"))
-    }
+    request_on(UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?)
 }
 
 /// A restart on a Unix socket: nothing is dropped, the old process leaves
