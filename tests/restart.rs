@@ -259,6 +259,26 @@ fn a_restarted_copy_restarts_again() {
     guard.0 = None;
 }
 
+/// After a restart on the Unix socket at `path` whose old process is gone:
+/// the file is still there and the new copy (`new`, killed by `stop` if
+/// this fails) serves on it; stopped with SIGTERM, the new copy removes it.
+fn the_new_copy_owns_the_socket_file(
+    path: &std::path::Path,
+    new: &std::os::fd::OwnedFd,
+    stop: &mut KillOnDrop,
+) {
+    assert!(
+        path.exists(),
+        "the old process removed the socket file it handed on"
+    );
+    assert_eq!(one_unix_request(path), Ok(()));
+    let new_pid = stop.0.expect("the new copy");
+    kill_process(new_pid, Signal::TERM).unwrap();
+    wait_gone(new);
+    stop.0 = None;
+    assert!(!path.exists(), "the new copy left the socket file behind");
+}
+
 /// One request on a new connection to the Unix socket at `path`: whether
 /// it was answered in full.
 fn one_unix_request(path: &std::path::Path) -> Result<(), String> {
@@ -323,15 +343,7 @@ fn sigusr2_on_a_unix_socket_hands_its_file_to_the_new_copy() {
     assert!(failures.is_empty(), "{failures:?}");
     assert!(answered > 0);
 
-    assert!(
-        path.exists(),
-        "the old process removed the socket file it handed on"
-    );
-    assert_eq!(one_unix_request(&path), Ok(()));
-    kill_process(new_pid, Signal::TERM).unwrap();
-    wait_gone(&new);
-    stop_new_copy.0 = None;
-    assert!(!path.exists(), "the new copy left the socket file behind");
+    the_new_copy_owns_the_socket_file(&path, &new, &mut stop_new_copy);
 }
 
 /// nginx's habit: `SIGUSR2`, then stop the old process at once (here with
@@ -392,13 +404,5 @@ fn stopping_the_old_process_during_a_restart_leaves_the_new_copy_its_socket_file
     assert_eq!(old.wait_for_stdout(|l| Some(l.to_owned())), Some(line));
     assert_eq!(old.wait_exit().code(), Some(0));
 
-    assert!(
-        path.exists(),
-        "the old process removed the socket file it handed on"
-    );
-    assert_eq!(one_unix_request(&path), Ok(()));
-    kill_process(new_pid, Signal::TERM).unwrap();
-    wait_gone(&new);
-    stop_new_copy.0 = None;
-    assert!(!path.exists(), "the new copy left the socket file behind");
+    the_new_copy_owns_the_socket_file(&path, &new, &mut stop_new_copy);
 }

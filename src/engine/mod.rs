@@ -517,8 +517,7 @@ fn serve_parked<H: Handler>(
                 {
                     // Still handshaking: the handshake deadline set at accept stands.
                 } else {
-                    p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
-                    p.idle_since = Instant::now();
+                    p.park_idle(config.keep_alive_timeout);
                 }
                 None
             }
@@ -546,8 +545,7 @@ fn serve_parked<H: Handler>(
                     // event, which brings the connection back. (A TLS
                     // session may hold decrypted bytes that the socket
                     // cannot announce: for TLS, always look first.)
-                    p.deadline = config.keep_alive_timeout.map(|t| Instant::now() + t);
-                    p.idle_since = Instant::now();
+                    p.park_idle(config.keep_alive_timeout);
                     None
                 } else {
                     // Pipelined bytes already buffered (or already decrypted,

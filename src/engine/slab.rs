@@ -49,6 +49,15 @@ impl Parked {
             0
         }
     }
+
+    /// Parks the connection idle between requests: it may wait up to
+    /// `keep_alive` for its next one (`None`: no limit), idle from now. One
+    /// clock read for both.
+    pub(super) fn park_idle(&mut self, keep_alive: Option<Duration>) {
+        let now = Instant::now();
+        self.deadline = keep_alive.map(|t| now + t);
+        self.idle_since = now;
+    }
 }
 
 /// What came of looking for a parked connection's PROXY header.
